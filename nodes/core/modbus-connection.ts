@@ -1,0 +1,368 @@
+/**
+ * One Modbus TCP or RTU connection shared by every node that polls the same device or serial line.
+ *
+ * - An explicit state machine: idle -> connecting -> connected -> (lost) -> waiting -> connecting ... -> closed.
+ * - One serialized request queue: Modbus masters must not interleave requests on one line, and many gateways
+ *   (and every RTU bus) answer only one request at a time.
+ * - Reconnect with exponential backoff and jitter, driven only here (never by the polling nodes), so a dead device
+ *   costs one connection attempt per backoff step however many nodes poll it.
+ * - Per-unit health: a unit that keeps timing out is suspended for a growing interval, so one dead unit on a
+ *   shared RTU line does not eat the line time of the healthy ones.
+ */
+import { EventEmitter } from 'node:events';
+import ModbusRTU from 'modbus-serial';
+import { Backoff, BackoffOptions } from './backoff';
+import { ModbusArea } from './modbus-registers';
+import { errorText } from './errors';
+
+export type ModbusConnectionState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
+
+export type ModbusTransport =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'rtu'; path: string; baudRate: number; parity: 'none' | 'even' | 'odd'; dataBits: 7 | 8; stopBits: 1 | 2 };
+
+export interface ModbusConnectionOptions {
+  transport: ModbusTransport;
+  /** default response timeout, ms */
+  timeoutMs: number;
+  /** response timeouts for particular unit ids (slow devices behind a gateway) */
+  unitTimeoutsMs?: Record<number, number>;
+  /** consecutive timeouts after which a unit is suspended */
+  suspendAfter?: number;
+  /** consecutive timeouts of any unit after which the connection is considered dead and re-opened */
+  reconnectAfterTimeouts?: number;
+  /** pause after a timeout on a serial line, so a late reply is not taken for the next request's */
+  serialTurnaroundMs?: number;
+  backoff?: Partial<BackoffOptions>;
+  /** for tests */
+  now?: () => number;
+}
+
+export type ModbusErrorKind = 'timeout' | 'exception' | 'disconnected' | 'suspended' | 'io' | 'closed';
+
+export class ModbusError extends Error {
+  constructor(readonly kind: ModbusErrorKind, message: string, readonly code?: number) {
+    super(message);
+    this.name = 'ModbusError';
+  }
+}
+
+/** Exception codes of the Modbus application protocol, in words. */
+export const EXCEPTION_TEXT: Record<number, string> = {
+  1: 'illegal function',
+  2: 'illegal data address',
+  3: 'illegal data value',
+  4: 'server device failure',
+  5: 'acknowledge',
+  6: 'server device busy',
+  8: 'memory parity error',
+  10: 'gateway path unavailable',
+  11: 'gateway target device failed to respond',
+};
+
+interface Job {
+  unitId: number;
+  area: ModbusArea;
+  address: number;
+  count: number;
+  resolve: (data: number[] | boolean[]) => void;
+  reject: (err: ModbusError) => void;
+}
+
+interface UnitHealth {
+  timeouts: number;
+  suspendedUntil: number;
+}
+
+export function describeTransport(t: ModbusTransport): string {
+  return t.kind === 'tcp' ? `${t.host}:${t.port}` : `${t.path} @${t.baudRate}`;
+}
+
+export class ModbusConnection extends EventEmitter {
+  private _state: ModbusConnectionState = 'idle';
+  private client: ModbusRTU | undefined;
+  private readonly queue: Job[] = [];
+  private running = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly users = new Set<string>();
+  private readonly backoff: Backoff;
+  private readonly units = new Map<number, UnitHealth>();
+  private consecutiveTimeouts = 0;
+  private readonly now: () => number;
+  lastError: string | undefined;
+  /** counters for status and tests */
+  readonly stats = { requests: 0, timeouts: 0, exceptions: 0, connects: 0, connectFailures: 0 };
+
+  constructor(readonly options: ModbusConnectionOptions) {
+    super();
+    this.backoff = new Backoff({ initialMs: 500, maxMs: 30_000, jitter: 0.3, ...options.backoff });
+    this.now = options.now ?? Date.now;
+  }
+
+  get state(): ModbusConnectionState {
+    return this._state;
+  }
+
+  get description(): string {
+    return describeTransport(this.options.transport);
+  }
+
+  /** A node starts using the connection; the first user opens it. */
+  register(userId: string): void {
+    this.users.add(userId);
+    if (this._state === 'idle') void this.connect();
+  }
+
+  /** A node stops using it; when the last one leaves the connection closes. */
+  async deregister(userId: string): Promise<void> {
+    this.users.delete(userId);
+    if (this.users.size === 0) await this.close();
+  }
+
+  get userCount(): number {
+    return this.users.size;
+  }
+
+  /** Queues one read; resolves with register words or bits (exactly `count` of them). */
+  read(unitId: number, area: ModbusArea, address: number, count: number): Promise<number[] | boolean[]> {
+    if (this._state === 'closed') return Promise.reject(new ModbusError('closed', 'connection closed'));
+    if (this._state !== 'connected') {
+      return Promise.reject(new ModbusError('disconnected', `not connected to ${this.description}`));
+    }
+    const health = this.units.get(unitId);
+    if (health && health.suspendedUntil > this.now()) {
+      const seconds = Math.ceil((health.suspendedUntil - this.now()) / 1000);
+      return Promise.reject(new ModbusError('suspended', `unit ${unitId} not responding, retry in ${seconds} s`));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ unitId, area, address, count, resolve, reject });
+      void this.drain();
+    });
+  }
+
+  get queueLength(): number {
+    return this.queue.length;
+  }
+
+  private setState(state: ModbusConnectionState, error?: string): void {
+    if (error !== undefined) this.lastError = error;
+    if (state === this._state && error === undefined) return;
+    this._state = state;
+    this.emit('state', state, error);
+  }
+
+  private async connect(): Promise<void> {
+    if (this._state === 'closed') return;
+    this.setState('connecting');
+    const client = new ModbusRTU();
+    this.client = client;
+    const t = this.options.transport;
+    try {
+      if (t.kind === 'tcp') {
+        await client.connectTCP(t.host, { port: t.port, timeout: this.options.timeoutMs });
+      } else {
+        await client.connectRTUBuffered(t.path, {
+          baudRate: t.baudRate, parity: t.parity, dataBits: t.dataBits, stopBits: t.stopBits,
+        });
+      }
+    } catch (err) {
+      this.stats.connectFailures++;
+      this.destroyClient(client);
+      if (this.client !== client || (this._state as ModbusConnectionState) === 'closed') return;
+      this.scheduleReconnect(errorText(err));
+      return;
+    }
+    if (this.client !== client || (this._state as ModbusConnectionState) === 'closed') {
+      this.destroyClient(client);
+      return;
+    }
+    events(client).on('close', () => this.lost(client, 'connection closed by device'));
+    events(client).on('error', (err: unknown) => this.lost(client, errorText(err)));
+    this.stats.connects++;
+    this.backoff.reset();
+    this.consecutiveTimeouts = 0;
+    this.setState('connected', '');
+    void this.drain();
+  }
+
+  private lost(client: ModbusRTU, reason: string): void {
+    if (this.client !== client || this._state === 'closed') return;
+    this.destroyClient(client);
+    this.client = undefined;
+    this.failQueue(new ModbusError('disconnected', `connection lost: ${reason}`));
+    this.scheduleReconnect(reason);
+  }
+
+  private scheduleReconnect(reason: string): void {
+    const delay = this.backoff.next();
+    this.setState('waiting', reason);
+    this.emit('retry', delay);
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.connect();
+    }, delay);
+  }
+
+  private failQueue(err: ModbusError): void {
+    for (const job of this.queue.splice(0)) job.reject(err);
+  }
+
+  private timeoutFor(unitId: number): number {
+    return this.options.unitTimeoutsMs?.[unitId] ?? this.options.timeoutMs;
+  }
+
+  /** Runs queued jobs one at a time. */
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0 && this._state === 'connected' && this.client) {
+        const job = this.queue.shift()!;
+        const health = this.units.get(job.unitId);
+        if (health && health.suspendedUntil > this.now()) {
+          job.reject(new ModbusError('suspended', `unit ${job.unitId} not responding`));
+          continue;
+        }
+        await this.execute(this.client, job);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async execute(client: ModbusRTU, job: Job): Promise<void> {
+    this.stats.requests++;
+    client.setID(job.unitId);
+    client.setTimeout(this.timeoutFor(job.unitId));
+    try {
+      const result = await this.request(client, job);
+      this.consecutiveTimeouts = 0;
+      this.units.delete(job.unitId);
+      job.resolve(result.slice(0, job.count) as number[] | boolean[]);
+    } catch (err) {
+      const error = this.classify(err);
+      if (error.kind === 'timeout') await this.onTimeout(job.unitId);
+      else if (error.kind === 'exception') this.units.delete(job.unitId);
+      job.reject(error);
+      if (error.kind === 'disconnected') this.lost(client, error.message);
+    }
+  }
+
+  private async request(client: ModbusRTU, job: Job): Promise<Array<number | boolean>> {
+    switch (job.area) {
+      case 'coil': return (await client.readCoils(job.address, job.count)).data;
+      case 'discrete': return (await client.readDiscreteInputs(job.address, job.count)).data;
+      case 'holding': return (await client.readHoldingRegisters(job.address, job.count)).data;
+      case 'input': return (await client.readInputRegisters(job.address, job.count)).data;
+    }
+  }
+
+  private async onTimeout(unitId: number): Promise<void> {
+    this.stats.timeouts++;
+    this.consecutiveTimeouts++;
+    const health = this.units.get(unitId) ?? { timeouts: 0, suspendedUntil: 0 };
+    health.timeouts++;
+    const suspendAfter = this.options.suspendAfter ?? 3;
+    if (health.timeouts >= suspendAfter) {
+      const steps = health.timeouts - suspendAfter;
+      health.suspendedUntil = this.now() + Math.min(60_000, 1000 * Math.pow(2, Math.min(steps, 6)));
+    }
+    this.units.set(unitId, health);
+    if (this.options.transport.kind === 'rtu') {
+      await new Promise((r) => setTimeout(r, this.options.serialTurnaroundMs ?? 50));
+    }
+    const limit = this.options.reconnectAfterTimeouts ?? 0;
+    if (limit > 0 && this.consecutiveTimeouts >= limit && this.client) {
+      this.lost(this.client, `${this.consecutiveTimeouts} requests in a row timed out`);
+    }
+  }
+
+  private classify(err: unknown): ModbusError {
+    const e = err as { name?: string; message?: string; modbusCode?: number; errno?: string; code?: string };
+    if (typeof e?.modbusCode === 'number') {
+      this.stats.exceptions++;
+      const text = EXCEPTION_TEXT[e.modbusCode] ?? 'unknown exception';
+      return new ModbusError('exception', `Modbus exception ${e.modbusCode}: ${text}`, e.modbusCode);
+    }
+    if (e?.name === 'TransactionTimedOutError' || e?.errno === 'ETIMEDOUT' || e?.code === 'ETIMEDOUT') {
+      return new ModbusError('timeout', 'no response (timeout)');
+    }
+    if (e?.name === 'PortNotOpenError') return new ModbusError('disconnected', 'port not open');
+    return new ModbusError('io', errorText(err));
+  }
+
+  private destroyClient(client: ModbusRTU): void {
+    silence(client);
+    try {
+      client.destroy(() => undefined);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Closes for good: cancels the reconnect timer and fails what is queued. */
+  async close(): Promise<void> {
+    if (this._state === 'closed') return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.setState('closed');
+    this.failQueue(new ModbusError('closed', 'connection closed'));
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      await new Promise<void>((resolve) => {
+        silence(client);
+        try {
+          client.close(() => resolve());
+        } catch {
+          resolve();
+        }
+        // a serial port that never answers close must not hang a redeploy
+        setTimeout(resolve, 1000).unref();
+      });
+    }
+  }
+}
+
+/** modbus-serial's client is an EventEmitter, which its typings do not say. */
+function events(client: ModbusRTU): EventEmitter {
+  return client as unknown as EventEmitter;
+}
+
+/** Drops our listeners; a late error event from the socket must not become an unhandled 'error'. */
+function silence(client: ModbusRTU): void {
+  events(client).removeAllListeners();
+  events(client).on('error', () => undefined);
+}
+
+/** "3=2000, 7=500" -> {3: 2000, 7: 500}; throws with a readable reason. */
+export function parseUnitTimeouts(text: string): Record<number, number> {
+  const out: Record<number, number> = {};
+  for (const part of String(text ?? '').split(/[,;\s]+/).filter(Boolean)) {
+    const m = /^(\d{1,3})[=:](\d+)$/.exec(part);
+    if (!m || Number(m[1]) > 255 || Number(m[2]) < 1) {
+      throw new Error(`"${part}" is not unit=milliseconds (example: 3=2000)`);
+    }
+    out[Number(m[1])] = Number(m[2]);
+  }
+  return out;
+}
+
+/** Checks connection settings; returns problems in words (empty when valid). */
+export function validateModbusOptions(o: ModbusConnectionOptions): string[] {
+  const problems: string[] = [];
+  const t = o.transport;
+  if (t.kind === 'tcp') {
+    if (!t.host) problems.push('a host name or IP address is required');
+    if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) problems.push('the TCP port must be 1 to 65535');
+  } else {
+    if (!t.path) problems.push('a serial port is required (example: /dev/ttyUSB0)');
+    if (!Number.isInteger(t.baudRate) || t.baudRate < 50) problems.push('the baud rate must be a whole number');
+    if (!['none', 'even', 'odd'].includes(t.parity)) problems.push('parity must be none, even or odd');
+    if (t.dataBits !== 7 && t.dataBits !== 8) problems.push('data bits must be 7 or 8');
+    if (t.stopBits !== 1 && t.stopBits !== 2) problems.push('stop bits must be 1 or 2');
+  }
+  if (!Number.isInteger(o.timeoutMs) || o.timeoutMs < 10) problems.push('the timeout must be at least 10 ms');
+  return problems;
+}

@@ -1,0 +1,47 @@
+/**
+ * One poll of a register map: the planned requests are issued in order through a reader (the shared connection),
+ * each block decoded; a failed block marks only its own points as failed.
+ */
+import { decodeBlock, planReads, PointDefinition, PointValue, ReadBlock, ModbusArea } from './modbus-registers';
+import { errorText } from './errors';
+import { Reading } from './sensor-output';
+
+export interface RegisterReader {
+  read(unitId: number, area: ModbusArea, address: number, count: number): Promise<ArrayLike<number | boolean>>;
+}
+
+export interface PollerOptions {
+  defaultUnitId: number;
+  maxGap?: number;
+}
+
+export class ModbusPoller {
+  readonly blocks: ReadBlock[];
+
+  constructor(readonly points: PointDefinition[], options: PollerOptions) {
+    this.blocks = planReads(points, options);
+  }
+
+  async poll(reader: RegisterReader, now: () => number = Date.now): Promise<Reading> {
+    const ts = now();
+    const values: Record<string, PointValue> = {};
+    const errors: Record<string, string> = {};
+    for (const block of this.blocks) {
+      try {
+        const data = await reader.read(block.unitId, block.area, block.address, block.count);
+        if (data.length < block.count) throw new Error(`device returned ${data.length} of ${block.count} values`);
+        for (const [name, value] of decodeBlock(block, data)) values[name] = value;
+      } catch (err) {
+        for (const p of block.points) errors[p.name] = errorText(err);
+      }
+    }
+    return { ts, values, errors };
+  }
+
+  /** Units by point name, for the output messages. */
+  units(): Record<string, string> {
+    const units: Record<string, string> = {};
+    for (const p of this.points) if (p.unit) units[p.name] = p.unit;
+    return units;
+  }
+}

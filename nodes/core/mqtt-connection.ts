@@ -1,0 +1,302 @@
+/**
+ * One shared MQTT connection (mqtt.js) per broker configuration, used by every node that names it.
+ *
+ * Users register and deregister (as in Node-RED's core mqtt broker node): the first user opens the connection,
+ * the last one to leave closes it. Subscriptions are reference-counted per topic filter and restored after a
+ * reconnect when the broker did not keep the session. Reconnects use exponential backoff with jitter instead of
+ * mqtt.js's fixed period, so a fleet of gateways does not hammer a broker that just came back.
+ */
+import { EventEmitter } from 'node:events';
+import mqtt, { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
+import { Backoff, BackoffOptions } from './backoff';
+import { errorText } from './errors';
+
+export type MqttConnectionState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
+export type QoS = 0 | 1 | 2;
+
+export interface MqttWill {
+  topic: string;
+  payload: string;
+  qos: QoS;
+  retain: boolean;
+}
+
+export interface MqttConnectionOptions {
+  url: string;
+  clientId?: string;
+  protocolVersion: 4 | 5;
+  clean: boolean;
+  /** MQTT 5 session expiry interval, seconds (0 = session ends with the connection) */
+  sessionExpiry?: number;
+  keepalive: number;
+  username?: string;
+  password?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  rejectUnauthorized: boolean;
+  servername?: string;
+  will?: MqttWill;
+  connectTimeoutMs?: number;
+  backoff?: Partial<BackoffOptions>;
+}
+
+export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
+
+interface Subscription {
+  qos: QoS;
+  handlers: Set<MessageHandler>;
+}
+
+const SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:', 'tls:'];
+
+/** Checks the settings a user typed; returns problems in words (empty when valid). */
+export function validateMqttOptions(o: Partial<MqttConnectionOptions>): string[] {
+  const problems: string[] = [];
+  let url: URL | undefined;
+  try {
+    url = new URL(String(o.url ?? ''));
+  } catch {
+    problems.push(`broker URL "${o.url ?? ''}" is not a URL (example: mqtt://localhost:1883)`);
+  }
+  if (url && !SCHEMES.includes(url.protocol)) {
+    problems.push(`broker URL must start with mqtt://, mqtts://, ws:// or wss:// (got ${url.protocol}//)`);
+  }
+  if (o.protocolVersion !== 4 && o.protocolVersion !== 5) problems.push('MQTT version must be 3.1.1 or 5');
+  if (!Number.isInteger(o.keepalive) || o.keepalive! < 0 || o.keepalive! > 65535) {
+    problems.push('keepalive must be 0 to 65535 seconds');
+  }
+  if (o.sessionExpiry !== undefined && (!Number.isInteger(o.sessionExpiry) || o.sessionExpiry < 0)) {
+    problems.push('session expiry must be a whole number of seconds');
+  }
+  if (o.will && !o.will.topic) problems.push('the last-will message needs a topic');
+  if (o.will?.topic && /[+#]/.test(o.will.topic)) problems.push('the last-will topic cannot contain + or #');
+  return problems;
+}
+
+/** MQTT topic filter matching, including + and # wildcards and shared subscriptions ($share/group/filter). */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (filter.startsWith('$share/')) filter = filter.split('/').slice(2).join('/');
+  const f = filter.split('/');
+  const t = topic.split('/');
+  // Wildcards at the first level do not match topics starting with $ (MQTT 4.7.2).
+  if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/** A topic filter a user typed: returns a problem or undefined. */
+export function validateTopicFilter(filter: string): string | undefined {
+  if (!filter) return 'the topic is empty';
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i];
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
+      return `"#" must be a whole last level of the topic (got "${filter}")`;
+    }
+    if (level.includes('+') && level !== '+') return `"+" must be a whole level of the topic (got "${filter}")`;
+  }
+  return undefined;
+}
+
+export class MqttConnection extends EventEmitter {
+  private _state: MqttConnectionState = 'idle';
+  private client: MqttClient | undefined;
+  private readonly users = new Set<string>();
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly backoff: Backoff;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  lastError: string | undefined;
+  readonly clientId: string;
+  readonly stats = { connects: 0, messages: 0, reconnectAttempts: 0 };
+
+  constructor(readonly options: MqttConnectionOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.backoff = new Backoff({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...options.backoff });
+    this.clientId = options.clientId || `edge-${Math.random().toString(16).slice(2, 10)}`;
+  }
+
+  get state(): MqttConnectionState {
+    return this._state;
+  }
+
+  get connected(): boolean {
+    return this._state === 'connected';
+  }
+
+  register(userId: string): void {
+    this.users.add(userId);
+    if (this._state === 'idle') this.connect();
+  }
+
+  async deregister(userId: string): Promise<void> {
+    this.users.delete(userId);
+    if (this.users.size === 0) await this.close();
+  }
+
+  get userCount(): number {
+    return this.users.size;
+  }
+
+  private setState(state: MqttConnectionState, error?: string): void {
+    if (error !== undefined) this.lastError = error;
+    if (state === this._state && error === undefined) return;
+    this._state = state;
+    this.emit('state', state, error);
+  }
+
+  /** mqtt.js options from ours. */
+  clientOptions(): IClientOptions {
+    const o = this.options;
+    const opts: IClientOptions = {
+      clientId: this.clientId,
+      protocolVersion: o.protocolVersion,
+      clean: o.clean,
+      keepalive: o.keepalive,
+      connectTimeout: o.connectTimeoutMs ?? 10_000,
+      // Reconnects are ours (backoff with jitter); see scheduleReconnect.
+      reconnectPeriod: 0,
+      // Restored by us after each connect that lost the session, for 3.1.1 as well as 5.
+      resubscribe: false,
+      rejectUnauthorized: o.rejectUnauthorized,
+    };
+    if (o.username) opts.username = o.username;
+    if (o.password) opts.password = o.password;
+    if (o.ca) opts.ca = o.ca;
+    if (o.cert) opts.cert = o.cert;
+    if (o.key) opts.key = o.key;
+    if (o.servername) opts.servername = o.servername;
+    if (o.protocolVersion === 5 && o.sessionExpiry !== undefined) {
+      opts.properties = { sessionExpiryInterval: o.sessionExpiry };
+    }
+    if (o.will?.topic) {
+      opts.will = { topic: o.will.topic, payload: Buffer.from(o.will.payload ?? ''), qos: o.will.qos, retain: o.will.retain };
+    }
+    return opts;
+  }
+
+  private connect(): void {
+    this.setState('connecting');
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(this.options.url, this.clientOptions());
+    } catch (err) {
+      // e.g. an unsupported protocol: retrying will not help, but keep the state machine uniform
+      this.scheduleReconnect(errorText(err));
+      return;
+    }
+    this.client = client;
+    client.on('connect', (connack) => {
+      this.stats.connects++;
+      this.backoff.reset();
+      this.setState('connected', '');
+      if (!connack.sessionPresent) this.resubscribeAll();
+    });
+    client.on('message', (topic, payload, packet) => this.dispatch(topic, payload, packet));
+    client.on('error', (err) => {
+      this.lastError = errorText(err);
+      this.emit('clientError', err);
+    });
+    client.on('close', () => {
+      if (this._state === 'closed' || this.client !== client) return;
+      this.scheduleReconnect(this.lastError || 'connection closed');
+    });
+  }
+
+  private scheduleReconnect(reason: string): void {
+    if (this.reconnectTimer) return;
+    const delay = this.backoff.next();
+    this.setState('waiting', reason);
+    this.emit('retry', delay);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this._state === 'closed') return;
+      this.stats.reconnectAttempts++;
+      this.setState('connecting');
+      const client = this.client;
+      if (!client) return this.connect();
+      // Keep the stores: QoS 1/2 messages in flight are re-sent on the new connection.
+      client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+    }, delay);
+  }
+
+  private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    this.stats.messages++;
+    for (const [filter, sub] of this.subscriptions) {
+      if (!topicMatches(filter, topic)) continue;
+      for (const handler of sub.handlers) {
+        try {
+          handler(topic, payload, packet);
+        } catch (err) {
+          this.emit('handlerError', err);
+        }
+      }
+    }
+  }
+
+  private resubscribeAll(): void {
+    for (const [filter, sub] of this.subscriptions) this.sendSubscribe(filter, sub.qos);
+  }
+
+  private sendSubscribe(filter: string, qos: QoS): void {
+    this.client?.subscribe(filter, { qos }, (err, granted) => {
+      const refused = granted?.find((g) => g.qos === 128);
+      if (err || refused) this.emit('subscribeError', filter, err ? errorText(err) : 'refused by the broker');
+    });
+  }
+
+  /**
+   * Adds a handler for a topic filter; returns the function that removes it. The broker sees one SUBSCRIBE per
+   * filter however many nodes use it, and the highest QoS any of them asked for.
+   */
+  subscribe(filter: string, qos: QoS, handler: MessageHandler): () => void {
+    let sub = this.subscriptions.get(filter);
+    if (!sub) {
+      sub = { qos, handlers: new Set() };
+      this.subscriptions.set(filter, sub);
+      if (this.connected) this.sendSubscribe(filter, qos);
+    } else if (qos > sub.qos) {
+      sub.qos = qos;
+      if (this.connected) this.sendSubscribe(filter, qos);
+    }
+    sub.handlers.add(handler);
+    return () => {
+      const current = this.subscriptions.get(filter);
+      if (!current) return;
+      current.handlers.delete(handler);
+      if (current.handlers.size === 0) {
+        this.subscriptions.delete(filter);
+        if (this.connected) this.client?.unsubscribe(filter);
+      }
+    };
+  }
+
+  /** Publishes; resolves when the broker acknowledged it (QoS 1/2) or it was written (QoS 0). */
+  publish(topic: string, payload: string | Buffer, options: IClientPublishOptions = {}): Promise<void> {
+    const client = this.client;
+    if (!client || this._state === 'closed') return Promise.reject(new Error('MQTT connection is closed'));
+    return new Promise((resolve, reject) => {
+      client.publish(topic, payload, options, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this._state === 'closed') return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.setState('closed');
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      // A clean DISCONNECT when connected (so the broker does not send the will); forced otherwise.
+      client.end(!client.connected, {}, () => resolve());
+      setTimeout(resolve, 2000).unref();
+    });
+  }
+}

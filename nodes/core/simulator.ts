@@ -1,0 +1,182 @@
+/**
+ * A seeded signal simulator, so flows can be built and tested with no hardware: named channels with a waveform,
+ * noise, slow drift and scheduled anomalies. The same seed and the same sample times give the same values.
+ */
+
+export type Waveform = 'sine' | 'random-walk' | 'constant';
+export type AnomalyKind = 'spike' | 'step' | 'stuck';
+
+export interface ChannelSpec {
+  name: string;
+  waveform: Waveform;
+  /** centre value */
+  base: number;
+  /** sine: amplitude; random walk: standard deviation of one step */
+  amplitude: number;
+  /** sine period, seconds */
+  periodS: number;
+  /** standard deviation of white noise added to every sample */
+  noise: number;
+  /** linear drift, units per hour */
+  drift: number;
+  /** decimals kept in the output (-1 = full precision) */
+  decimals?: number;
+}
+
+export interface AnomalySpec {
+  channel: string;
+  kind: AnomalyKind;
+  /** seconds after the start of the simulation */
+  atS: number;
+  /** how long it lasts, seconds (0 = one sample for a spike, for good for a step or stuck value) */
+  durationS: number;
+  /** size of a spike or step; ignored by stuck */
+  magnitude: number;
+  /** repeat every N seconds (0 = once) */
+  everyS?: number;
+}
+
+export const WAVEFORMS: readonly Waveform[] = ['sine', 'random-walk', 'constant'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'step', 'stuck'];
+
+/** mulberry32: a small, fast, well-distributed 32-bit PRNG. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal draws (Box-Muller) from a uniform source. */
+export function gaussian(random: () => number): () => number {
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const s = spare;
+      spare = undefined;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = random();
+    const v = random();
+    const r = Math.sqrt(-2 * Math.log(u));
+    spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  };
+}
+
+export function validateChannels(channels: Partial<ChannelSpec>[], anomalies: Partial<AnomalySpec>[] = []): string[] {
+  const problems: string[] = [];
+  if (!Array.isArray(channels) || channels.length === 0) return ['the simulator has no channels'];
+  const names = new Set<string>();
+  channels.forEach((c, i) => {
+    const where = `channel ${i + 1}${c.name ? ` "${c.name}"` : ''}`;
+    if (!c.name) problems.push(`${where}: a name is required`);
+    else if (names.has(c.name)) problems.push(`${where}: the name is used twice`);
+    else names.add(c.name);
+    if (!c.waveform || !WAVEFORMS.includes(c.waveform)) problems.push(`${where}: waveform must be ${WAVEFORMS.join(', ')}`);
+    for (const key of ['base', 'amplitude', 'noise', 'drift'] as const) {
+      if (!Number.isFinite(c[key])) problems.push(`${where}: ${key} must be a number`);
+    }
+    if (c.waveform === 'sine' && !(Number(c.periodS) > 0)) problems.push(`${where}: a sine needs a period above 0 s`);
+    if (Number(c.noise) < 0) problems.push(`${where}: noise cannot be negative`);
+  });
+  anomalies.forEach((a, i) => {
+    const where = `anomaly ${i + 1}`;
+    if (!a.channel || !names.has(a.channel)) problems.push(`${where}: channel "${a.channel ?? ''}" does not exist`);
+    if (!a.kind || !ANOMALY_KINDS.includes(a.kind)) problems.push(`${where}: kind must be ${ANOMALY_KINDS.join(', ')}`);
+    if (!(Number(a.atS) >= 0)) problems.push(`${where}: start must be 0 s or later`);
+    if (!(Number(a.durationS) >= 0)) problems.push(`${where}: duration must be 0 s or more`);
+    if (a.kind !== 'stuck' && !Number.isFinite(a.magnitude)) problems.push(`${where}: magnitude must be a number`);
+    if (a.everyS !== undefined && a.everyS !== 0 && !(a.everyS > (a.durationS ?? 0))) {
+      problems.push(`${where}: the repeat interval must be longer than the duration`);
+    }
+  });
+  return problems;
+}
+
+interface ChannelState {
+  walk: number;
+  lastClean: number;
+  stuckValue: number | undefined;
+  spikeOccurrence: number;
+}
+
+export class Simulator {
+  private readonly normal: () => number;
+  private readonly state = new Map<string, ChannelState>();
+  private startMs: number | undefined;
+
+  constructor(
+    readonly channels: ChannelSpec[],
+    readonly anomalies: AnomalySpec[] = [],
+    readonly seed = 1,
+  ) {
+    this.normal = gaussian(seededRandom(seed));
+    for (const c of channels) this.state.set(c.name, { walk: 0, lastClean: c.base, stuckValue: undefined, spikeOccurrence: -1 });
+  }
+
+  /** Which occurrence of an anomaly is active at elapsed seconds t, or -1. */
+  private occurrence(a: AnomalySpec, t: number): number {
+    if (t < a.atS) return -1;
+    const k = a.everyS ? Math.floor((t - a.atS) / a.everyS) : 0;
+    const start = a.atS + k * (a.everyS ?? 0);
+    const within = t - start;
+    // duration 0: a spike hits one sample (deduplicated by the caller); a step or stuck value stays for good
+    if (a.durationS === 0) return k;
+    return within < a.durationS ? k : -1;
+  }
+
+  /** One sample of every channel at time tMs (call with non-decreasing times). */
+  sample(tMs: number): Record<string, number> {
+    if (this.startMs === undefined) this.startMs = tMs;
+    const t = (tMs - this.startMs) / 1000;
+    const out: Record<string, number> = {};
+    for (const c of this.channels) {
+      const s = this.state.get(c.name)!;
+      let clean: number;
+      switch (c.waveform) {
+        case 'sine':
+          clean = c.base + c.amplitude * Math.sin((2 * Math.PI * t) / c.periodS);
+          break;
+        case 'random-walk':
+          s.walk += c.amplitude * this.normal();
+          // a weak pull back to the base keeps a long walk from wandering off for good
+          s.walk *= 0.999;
+          clean = c.base + s.walk;
+          break;
+        case 'constant':
+          clean = c.base;
+          break;
+      }
+      clean += (c.drift * t) / 3600;
+      let value = clean + (c.noise > 0 ? c.noise * this.normal() : 0);
+      let stuck = false;
+      for (const a of this.anomalies) {
+        if (a.channel !== c.name) continue;
+        const k = this.occurrence(a, t);
+        if (a.kind === 'step' && k >= 0) value += a.magnitude;
+        if (a.kind === 'spike' && k >= 0 && k !== s.spikeOccurrence) {
+          value += a.magnitude;
+          if (a.durationS === 0) s.spikeOccurrence = k;
+        }
+        if (a.kind === 'stuck' && k >= 0) {
+          stuck = true;
+          if (s.stuckValue === undefined) s.stuckValue = s.lastClean;
+          value = s.stuckValue;
+        }
+      }
+      if (!stuck) {
+        s.stuckValue = undefined;
+        s.lastClean = value;
+      }
+      const d = c.decimals ?? 3;
+      out[c.name] = d >= 0 ? Number(value.toFixed(d)) : value;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Node status badges (the dot and text under a node in the editor), decided without Node-RED so that every node
+ * shows the same colours for the same situation: green dot connected, yellow ring connecting, red ring error.
+ */
+export type StatusFill = 'red' | 'green' | 'yellow' | 'blue' | 'grey';
+export type StatusShape = 'ring' | 'dot';
+
+export interface StatusBadge {
+  fill?: StatusFill;
+  shape?: StatusShape;
+  text?: string;
+}
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
+
+/** The editor cuts long status text; keep it short enough to read under a node. */
+export const STATUS_MAX = 19;
+
+export function shortText(text: string, max = STATUS_MAX): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Badge of a shared connection; `label` turns a state into words (i18n is the caller's). */
+export function connectionBadge(state: ConnectionState, label: (state: ConnectionState) => string): StatusBadge {
+  switch (state) {
+    case 'connected': return { fill: 'green', shape: 'dot', text: shortText(label(state)) };
+    case 'connecting': return { fill: 'yellow', shape: 'ring', text: shortText(label(state)) };
+    case 'waiting': return { fill: 'red', shape: 'ring', text: shortText(label(state)) };
+    case 'idle':
+    case 'closed': return { fill: 'grey', shape: 'ring', text: shortText(label(state)) };
+  }
+}
+
+export function errorBadge(text: string): StatusBadge {
+  return { fill: 'red', shape: 'ring', text: shortText(text) };
+}
+
+/** Compact display of a measurement for the status text. */
+export function formatValue(value: unknown): string {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value)) return String(value);
+    return Number(value.toPrecision(4)).toString();
+  }
+  if (typeof value === 'boolean' || typeof value === 'string') return String(value);
+  if (Array.isArray(value)) return `[${value.length}]`;
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value);
+    return keys.length === 1 ? `${keys[0]} ${formatValue((value as Record<string, unknown>)[keys[0]])}` : `{${keys.length}}`;
+  }
+  return String(value);
+}
+
+/**
+ * Calls `apply` at most once per interval with the latest badge, so a 1 kHz stream does not flood the editor with
+ * status updates; the last badge always arrives.
+ */
+export class StatusThrottle {
+  private pending: StatusBadge | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private last = 0;
+
+  constructor(private readonly apply: (badge: StatusBadge) => void, private readonly intervalMs = 500) {}
+
+  set(badge: StatusBadge): void {
+    const now = Date.now();
+    if (!this.timer && now - this.last >= this.intervalMs) {
+      this.last = now;
+      this.apply(badge);
+      return;
+    }
+    this.pending = badge;
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.last = Date.now();
+        if (this.pending) this.apply(this.pending);
+        this.pending = undefined;
+      }, this.intervalMs - (now - this.last));
+    }
+  }
+
+  /** Shows a badge now (errors, state changes) and drops any pending one. */
+  now(badge: StatusBadge): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = undefined;
+    this.last = Date.now();
+    this.apply(badge);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = undefined;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * edge-sensor: the suite's input node. One node, three sources (MQTT subscription, Modbus polling, simulator),
+ * all producing the message contract {topic, payload, ts, quality}.
+ */
+import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
+import { errorBadge, StatusThrottle } from '../core/status';
+import { errorText } from '../core/errors';
+import { SensorDef, SensorContext, Source, SendFn, DoneFn } from './source';
+import { createMqttSource } from './mqtt-source';
+import { createModbusSource } from './modbus-source';
+import { createSimulatorSource } from './simulator-source';
+
+const factories = {
+  mqtt: createMqttSource,
+  modbus: createModbusSource,
+  simulator: createSimulatorSource,
+};
+
+export = function register(RED: NodeAPI): void {
+  function EdgeSensor(this: Node, def: SensorDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const throttle = new StatusThrottle((badge) => node.status(badge));
+    const ctx: SensorContext = {
+      RED,
+      node,
+      def,
+      status: throttle,
+      t: (key, vars) => RED._(`edge-sensor.${key}`, vars as Record<string, string>),
+    };
+
+    let source: Source | undefined;
+    const factory = factories[def.source as keyof typeof factories];
+    try {
+      if (!factory) throw new Error(ctx.t('errors.source', { source: String(def.source) }));
+      const created = factory(ctx);
+      created.start();
+      source = created;
+    } catch (err) {
+      // A configuration problem: reported once at deploy, in words, and shown on the node.
+      source = undefined;
+      node.error(ctx.t('errors.config', { problems: errorText(err) }));
+      throttle.now(errorBadge(ctx.t('status.config')));
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
+      if (!source) {
+        done(new Error(ctx.t('errors.notConfigured')));
+        return;
+      }
+      source.trigger(msg, send, done);
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      throttle.stop();
+      const stopping = source ? source.stop() : Promise.resolve();
+      stopping.then(() => done(), () => done());
+    });
+  }
+
+  RED.nodes.registerType('edge-sensor', EdgeSensor);
+};

@@ -1,0 +1,119 @@
+/** edge-sensor, Modbus source: polls a register map through the shared edge-modbus-device connection. */
+import type { Node, NodeMessageInFlow } from 'node-red';
+import { ModbusDeviceHandle, toInt, toNumber } from '../core/config-handles';
+import { PointDefinition, validateRegisterMap } from '../core/modbus-registers';
+import { ModbusPoller } from '../core/modbus-poller';
+import { readingQuality, Reading } from '../core/sensor-output';
+import { errorBadge, formatValue, shortText, StatusBadge } from '../core/status';
+import { errorText } from '../core/errors';
+import { emitReading, intervalMs, outputSettings, SensorContext, Source, SendFn, DoneFn } from './source';
+
+/** Editor rows carry strings; the register map wants numbers (and nothing for empty optional cells). */
+export function normalizePoints(rows: Partial<PointDefinition>[] | undefined): Partial<PointDefinition>[] {
+  return (rows ?? []).map((row) => {
+    const r = row as Record<string, unknown>;
+    const optionalInt = (v: unknown) => (v === undefined || v === null || String(v).trim() === '' ? undefined : toInt(v, NaN));
+    const optionalNum = (v: unknown) => (v === undefined || v === null || String(v).trim() === '' ? undefined : toNumber(v, NaN));
+    const point: Partial<PointDefinition> = {
+      name: String(r.name ?? '').trim(),
+      area: r.area as PointDefinition['area'],
+      address: toInt(r.address, NaN),
+      type: r.type as PointDefinition['type'],
+      order: (r.order || undefined) as PointDefinition['order'],
+      length: optionalInt(r.length),
+      bit: optionalInt(r.bit),
+      scale: optionalNum(r.scale),
+      offset: optionalNum(r.offset),
+      unit: r.unit ? String(r.unit) : undefined,
+      unitId: optionalInt(r.unitId),
+    };
+    for (const key of Object.keys(point) as Array<keyof PointDefinition>) {
+      if (point[key] === undefined) delete point[key];
+    }
+    return point;
+  });
+}
+
+export function createModbusSource(ctx: SensorContext): Source {
+  const { RED, node, def, t } = ctx;
+  const device = RED.nodes.getNode(def.device) as (Node & ModbusDeviceHandle) | null;
+  if (!device) throw new Error(t('errors.noDevice'));
+  const points = normalizePoints(def.points);
+  const problems = validateRegisterMap(points);
+  if (problems.length) throw new Error(problems.join('; '));
+  const maxGap = toInt(def.maxGap, 0);
+  if (maxGap < 0 || maxGap > 100) throw new Error(t('errors.maxGap'));
+  const unitOverride = String(def.unitId ?? '').trim() === '' ? undefined : toInt(def.unitId, NaN);
+  if (unitOverride !== undefined && !(unitOverride >= 0 && unitOverride <= 255)) throw new Error(t('errors.unitId'));
+  const every = intervalMs(ctx);
+
+  const poller = new ModbusPoller(points as PointDefinition[], {
+    defaultUnitId: unitOverride ?? device.defaultUnitId,
+    maxGap,
+  });
+  const output = {
+    ...outputSettings(def),
+    topic: def.topic || device.name || 'modbus',
+    units: poller.units(),
+    order: points.map((p) => p.name!),
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let polling = false;
+  let overruns = 0;
+  let unsubscribe: () => void = () => undefined;
+  let connectionBadge: StatusBadge = {};
+
+  const connected = () => device.connection?.state === 'connected';
+
+  function pollBadge(reading: Reading): StatusBadge {
+    const quality = readingQuality(reading);
+    const good = Object.keys(reading.values).length;
+    if (quality === 'bad') return errorBadge(Object.values(reading.errors)[0] ?? t('status.bad'));
+    const text = points.length === 1 ? formatValue(Object.values(reading.values)[0]) : t('status.points', { good, total: points.length });
+    return { fill: quality === 'good' ? 'green' : 'yellow', shape: 'dot', text: shortText(text) };
+  }
+
+  async function poll(send: SendFn, trigger?: NodeMessageInFlow): Promise<Error | undefined> {
+    const connection = device!.connection;
+    if (!connection) return new Error(t('errors.deviceConfig', { problem: device!.problem ?? '' }));
+    polling = true;
+    try {
+      const reading = await poller.poll(connection);
+      if (connected()) ctx.status.set(pollBadge(reading));
+      else ctx.status.now(connectionBadge);
+      return emitReading(ctx, reading, output, send, trigger);
+    } finally {
+      polling = false;
+    }
+  }
+
+  return {
+    start() {
+      unsubscribe = device.onStatus((badge) => {
+        connectionBadge = badge;
+        if (!connected()) ctx.status.now(badge);
+      });
+      device.connection?.register(node.id);
+      timer = setInterval(() => {
+        if (polling) {
+          // the previous poll is still running: skip rather than queue polls behind a slow device
+          overruns++;
+          if (overruns === 1 || overruns % 100 === 0) node.warn(t('errors.overrun', { count: overruns }));
+          return;
+        }
+        poll((m) => node.send(m)).then(
+          (err) => err && node.error(err.message, {}),
+          (err) => node.error(errorText(err), {}),
+        );
+      }, every);
+    },
+    trigger(msg, send, done) {
+      poll(send, msg).then((err) => done(err), (err) => done(err instanceof Error ? err : new Error(errorText(err))));
+    },
+    async stop() {
+      clearInterval(timer);
+      unsubscribe();
+      await device.connection?.deregister(node.id);
+    },
+  };
+}

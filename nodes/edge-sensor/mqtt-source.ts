@@ -1,0 +1,98 @@
+/** edge-sensor, MQTT source: a subscription on the shared edge-mqtt-broker connection. */
+import type { Node, NodeMessage } from 'node-red';
+import { MqttBrokerHandle, toInt } from '../core/config-handles';
+import { QoS, validateTopicFilter } from '../core/mqtt-connection';
+import { extractMeasurement, parsePath, parsePayload, PayloadFormat, ExtractOptions, Result, Extracted } from '../core/payload';
+import { errorBadge, formatValue, shortText, StatusBadge } from '../core/status';
+import { errorText } from '../core/errors';
+import { SensorContext, Source } from './source';
+
+const FORMATS: PayloadFormat[] = ['auto', 'json', 'number', 'string'];
+
+export function createMqttSource(ctx: SensorContext): Source {
+  const { RED, node, def, t } = ctx;
+  const broker = RED.nodes.getNode(def.broker) as (Node & MqttBrokerHandle) | null;
+  if (!broker) throw new Error(t('errors.noBroker'));
+  const filter = (def.subscription ?? '').trim();
+  const filterProblem = validateTopicFilter(filter);
+  if (filterProblem) throw new Error(filterProblem);
+  const qos = toInt(def.qos, 0);
+  if (qos < 0 || qos > 2) throw new Error(t('errors.qos'));
+  const format = (def.format || 'auto') as PayloadFormat;
+  if (!FORMATS.includes(format)) throw new Error(t('errors.format', { format }));
+  const maxBytes = Math.max(1, toInt(def.maxPayloadKb, 256)) * 1024;
+  const extract: ExtractOptions = {
+    valuePath: def.valueMode === 'path' ? (def.valuePath ?? '').trim() : '',
+    tsPath: def.tsPath === undefined ? 'auto' : def.tsPath.trim(),
+    qualityPath: (def.qualityPath ?? '').trim(),
+    allowText: format === 'string',
+  };
+  for (const path of [extract.valuePath, extract.tsPath === 'auto' ? '' : extract.tsPath, extract.qualityPath]) {
+    if (path) parsePath(path); // throws a readable error at deploy rather than on every message
+  }
+  let expression: ReturnType<typeof RED.util.prepareJSONataExpression> | undefined;
+  if (def.valueMode === 'jsonata') {
+    try {
+      expression = RED.util.prepareJSONataExpression(def.valueExpr, node);
+    } catch (err) {
+      throw new Error(t('errors.jsonata', { error: errorText(err) }));
+    }
+  }
+  const badPayloadAsQuality = def.onBadPayload === 'quality';
+  let unsubscribe: () => void = () => undefined;
+  let unwatch: () => void = () => undefined;
+  let connectionBadge: StatusBadge = {};
+  const received = { ok: 0, bad: 0 };
+
+  function reject(topic: string, raw: Buffer, reason: string): void {
+    received.bad++;
+    ctx.status.now(errorBadge(t('status.badPayload')));
+    const text = t('errors.payload', { topic, reason });
+    if (badPayloadAsQuality) {
+      node.send({ topic: def.topic || topic, payload: null, ts: Date.now(), quality: 'bad', error: text } as NodeMessage);
+    } else {
+      node.error(text, { topic, payload: raw.toString('utf8').slice(0, 1024) });
+    }
+  }
+
+  function deliver(topic: string, result: Result<Extracted>, raw: Buffer): void {
+    if (!result.ok) return reject(topic, raw, result.error);
+    received.ok++;
+    const { value, ts, quality } = result.value;
+    node.send({ topic: def.topic || topic, payload: value, ts, quality: quality ?? 'good' } as NodeMessage);
+    ctx.status.set({ fill: 'green', shape: 'dot', text: shortText(formatValue(value)) });
+  }
+
+  function onMessage(topic: string, raw: Buffer): void {
+    const arrived = Date.now();
+    const parsed = parsePayload(raw, format, maxBytes);
+    if (!parsed.ok) return reject(topic, raw, parsed.error);
+    if (!expression) return deliver(topic, extractMeasurement(parsed.value, extract, arrived), raw);
+    RED.util.evaluateJSONataExpression(expression, { topic, payload: parsed.value } as NodeMessage, (err, value) => {
+      if (err) return reject(topic, raw, t('errors.jsonata', { error: errorText(err) }));
+      deliver(topic, extractMeasurement(parsed.value, { ...extract, picked: value }, arrived), raw);
+    });
+  }
+
+  return {
+    start() {
+      unwatch = broker.onStatus((badge) => {
+        connectionBadge = badge;
+        ctx.status.now(badge);
+      });
+      const connection = broker.connection;
+      if (!connection) return;
+      connection.register(node.id);
+      unsubscribe = connection.subscribe(filter, qos as QoS, onMessage);
+    },
+    trigger(_msg, _send, done) {
+      // Nothing to poll: an MQTT source delivers as messages arrive. Answer with what it has seen.
+      done(new Error(t('errors.mqttInput', { ok: received.ok, bad: received.bad, state: connectionBadge.text ?? '' })));
+    },
+    async stop() {
+      unsubscribe();
+      unwatch();
+      await broker.connection?.deregister(node.id);
+    },
+  };
+}

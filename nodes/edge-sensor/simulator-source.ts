@@ -1,0 +1,53 @@
+/** edge-sensor, simulator source: seeded synthetic channels for building and testing flows without hardware. */
+import type { NodeMessageInFlow } from 'node-red';
+import { toInt, toNumber } from '../core/config-handles';
+import { AnomalySpec, ChannelSpec, Simulator, validateChannels } from '../core/simulator';
+import { formatValue, shortText } from '../core/status';
+import { emitReading, intervalMs, outputSettings, SensorContext, Source, SendFn } from './source';
+
+const NUMERIC_CHANNEL_FIELDS = ['base', 'amplitude', 'periodS', 'noise', 'drift', 'decimals'] as const;
+const NUMERIC_ANOMALY_FIELDS = ['atS', 'durationS', 'magnitude', 'everyS'] as const;
+
+function numericFields<T>(row: Partial<T>, fields: readonly string[], fallbacks: Record<string, number>): Partial<T> {
+  const out: Record<string, unknown> = { ...row };
+  for (const f of fields) out[f] = toNumber(out[f], fallbacks[f] ?? NaN);
+  return out as Partial<T>;
+}
+
+export function createSimulatorSource(ctx: SensorContext): Source {
+  const { node, def, t } = ctx;
+  const channels = (def.channels ?? []).map((c) =>
+    numericFields<ChannelSpec>(c, NUMERIC_CHANNEL_FIELDS, { amplitude: 0, periodS: 60, noise: 0, drift: 0, decimals: 3 }));
+  const anomalies = (def.anomalies ?? []).map((a) =>
+    numericFields<AnomalySpec>(a, NUMERIC_ANOMALY_FIELDS, { durationS: 0, magnitude: 0, everyS: 0 }));
+  const problems = validateChannels(channels, anomalies);
+  if (problems.length) throw new Error(problems.join('; '));
+  const every = intervalMs(ctx);
+  const seed = toInt(def.seed, 1);
+  const simulator = new Simulator(channels as ChannelSpec[], anomalies as AnomalySpec[], seed);
+  const output = { ...outputSettings(def), topic: def.topic || 'simulator', order: channels.map((c) => c.name!) };
+  let timer: NodeJS.Timeout | undefined;
+
+  function tick(send: SendFn, trigger?: NodeMessageInFlow): void {
+    const now = Date.now();
+    const values = simulator.sample(now);
+    emitReading(ctx, { ts: now, values, errors: {} }, output, send, trigger);
+    const first = Object.values(values)[0];
+    const text = channels.length === 1 ? formatValue(first) : `${channels[0].name} ${formatValue(first)}`;
+    ctx.status.set({ fill: 'blue', shape: 'dot', text: shortText(text) });
+  }
+
+  return {
+    start() {
+      ctx.status.now({ fill: 'blue', shape: 'ring', text: t('status.simulating') });
+      timer = setInterval(() => tick((m) => node.send(m)), every);
+    },
+    trigger(msg, send, done) {
+      tick(send, msg);
+      done();
+    },
+    async stop() {
+      clearInterval(timer);
+    },
+  };
+}

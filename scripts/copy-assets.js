@@ -1,0 +1,24 @@
+'use strict';
+// Copies what tsc does not emit next to each compiled node: its editor .html, its locales and the icons, which
+// is where Node-RED looks for them.
+const fs = require('fs');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const nodesDir = path.join(root, 'nodes');
+const distDir = path.join(root, 'dist');
+const iconsDir = path.join(root, 'icons');
+
+for (const entry of fs.readdirSync(nodesDir, { withFileTypes: true })) {
+  if (!entry.isDirectory() || entry.name === 'core') continue;
+  const from = path.join(nodesDir, entry.name);
+  const to = path.join(distDir, entry.name);
+  fs.mkdirSync(to, { recursive: true });
+  for (const file of fs.readdirSync(from)) {
+    if (file.endsWith('.html')) fs.copyFileSync(path.join(from, file), path.join(to, file));
+  }
+  if (fs.existsSync(path.join(from, 'locales'))) {
+    fs.cpSync(path.join(from, 'locales'), path.join(to, 'locales'), { recursive: true });
+  }
+  fs.cpSync(iconsDir, path.join(to, 'icons'), { recursive: true });
+}
