@@ -1,0 +1,123 @@
+/**
+ * `npm start`: the demo gateway on loopback. Starts an embedded MQTT broker (the plant's broker and the "cloud"),
+ * a simulated Modbus TCP pump, and Node-RED with this package and the demo flow, then waits for Ctrl-C.
+ *
+ * Ports: EDGE_DEMO_PORT (editor, 1880), EDGE_DEMO_MQTT_PORT (1883), EDGE_DEMO_MODBUS_PORT (5020).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { startAedes, EmbeddedBroker } from './lib/aedes-broker';
+import { PumpDevice } from './lib/pump';
+import { startNodeRed, NodeRedProcess } from './lib/node-red-process';
+import { portInUse } from './lib/net-util';
+
+const root = path.resolve(__dirname, '..', '..');
+const userDir = path.join(root, '.demo');
+const packageName = '@edge-intelligence/node-red-nodes';
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(`${name}=${raw} is not a TCP port (1-65535).`);
+    process.exit(2);
+  }
+  return port;
+}
+
+/** Links this repository into the demo user dir, as `npm install <path>` would, without a copy. */
+function installPackage(): void {
+  const scope = path.join(userDir, 'node_modules', '@edge-intelligence');
+  fs.mkdirSync(scope, { recursive: true });
+  const link = path.join(scope, 'node-red-nodes');
+  if (!fs.existsSync(link)) fs.symlinkSync(path.relative(scope, root), link, 'dir');
+  const pkg = path.join(userDir, 'package.json');
+  if (!fs.existsSync(pkg)) {
+    fs.writeFileSync(pkg, JSON.stringify({ name: 'edge-demo', private: true, dependencies: { [packageName]: 'file:..' } }, null, 2));
+  }
+}
+
+/** The demo flow: the example flows with the demo's ports put in. */
+function demoFlows(mqttPort: number, modbusPort: number): unknown[] {
+  const files = ['edge-sensor-sources.json'];
+  const flows = files.flatMap((f) => JSON.parse(fs.readFileSync(path.join(root, 'examples', f), 'utf8')) as Array<Record<string, unknown>>);
+  const seen = new Set<string>();
+  return flows.filter((n) => !seen.has(n.id as string) && seen.add(n.id as string)).map((n) => {
+    if (n.type === 'edge-mqtt-broker') return { ...n, url: `mqtt://127.0.0.1:${mqttPort}` };
+    if (n.type === 'mqtt-broker') return { ...n, port: String(mqttPort) };
+    if (n.type === 'edge-modbus-device') return { ...n, port: modbusPort };
+    return n;
+  });
+}
+
+async function main(): Promise<void> {
+  const ports = {
+    editor: portFromEnv('EDGE_DEMO_PORT', 1880),
+    mqtt: portFromEnv('EDGE_DEMO_MQTT_PORT', 1883),
+    modbus: portFromEnv('EDGE_DEMO_MODBUS_PORT', 5020),
+  };
+  const busy = [];
+  for (const [what, port] of Object.entries(ports)) if (await portInUse(port)) busy.push(`${what} port ${port}`);
+  if (busy.length) {
+    console.error(`Cannot start the demo: ${busy.join(', ')} already in use on 127.0.0.1.`);
+    console.error('Stop what uses it, or choose other ports: EDGE_DEMO_PORT, EDGE_DEMO_MQTT_PORT, EDGE_DEMO_MODBUS_PORT.');
+    process.exit(1);
+  }
+  if (!fs.existsSync(path.join(root, 'dist', 'edge-sensor', 'edge-sensor.js'))) {
+    console.error('The package is not built: run `npm run build` (npm start does it for you).');
+    process.exit(1);
+  }
+
+  installPackage();
+  const firstStart = !fs.existsSync(path.join(userDir, 'flows.json'));
+  let broker: EmbeddedBroker | undefined;
+  let pump: PumpDevice | undefined;
+  let red: NodeRedProcess | undefined;
+  let stopping = false;
+
+  async function stop(code: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping the demo...');
+    await red?.stop('SIGINT').catch(() => undefined);
+    await pump?.stop().catch(() => undefined);
+    await broker?.close().catch(() => undefined);
+    process.exit(code);
+  }
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  broker = await startAedes(ports.mqtt);
+  pump = new PumpDevice();
+  await pump.start(ports.modbus);
+  red = await startNodeRed({
+    userDir,
+    port: ports.editor,
+    flows: firstStart ? demoFlows(ports.mqtt, ports.modbus) : undefined,
+    output: 'inherit',
+  });
+  red.child.once('exit', (code) => {
+    if (!stopping) {
+      console.error(`Node-RED stopped unexpectedly (exit code ${code}).`);
+      void stop(1);
+    }
+  });
+
+  console.log([
+    '',
+    'Edge Intelligence demo is running:',
+    `  Node-RED editor       ${red.url}/`,
+    `  MQTT broker (aedes)   mqtt://127.0.0.1:${ports.mqtt}   plant and cloud broker`,
+    `  Modbus TCP pump       127.0.0.1:${ports.modbus}        unit 1, holding 0-7 float32, input 0-3 scaled int16`,
+    `  user dir              ${path.relative(process.cwd(), userDir) || '.'}${firstStart ? ' (demo flow deployed)' : ''}`,
+    '',
+    'Press Ctrl-C to stop.',
+    '',
+  ].join('\n'));
+}
+
+main().catch((err) => {
+  console.error(`The demo could not start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
