@@ -2,7 +2,7 @@
  * A simulated Modbus device on a real modbus-serial ServerTCP: register banks that points can be written into
  * with the suite's own encoder, plus fault injection (dead units, exceptions, slow answers).
  */
-import { ServerTCP } from 'modbus-serial';
+import { ServerSerial, ServerTCP } from 'modbus-serial';
 import { encodePoint, PointDefinition, PointValue } from '../../nodes/core/modbus-registers';
 
 export interface ModbusFault {
@@ -41,7 +41,7 @@ export class RegisterBank {
 export class SimulatedModbusDevice {
   readonly banks = new Map<number, RegisterBank>();
   readonly fault: ModbusFault = { silentUnits: new Set(), delayMs: 0 };
-  private server: ServerTCP | undefined;
+  private server: ServerTCP | ServerSerial | undefined;
   port = 0;
 
   constructor(unitIds: number[] = [1]) {
@@ -64,14 +64,15 @@ export class SimulatedModbusDevice {
     return read(bank);
   }
 
-  async start(port: number, host = '127.0.0.1'): Promise<void> {
+  /** The functions modbus-serial's servers call to answer requests. */
+  private vector() {
     // modbus-serial takes multi-register reads either synchronously or with a callback (4 parameters);
     // the callback form lets a read be delayed or never answered.
     type Callback = (err: Error | null, values: number[]) => void;
     const words = (which: 'holding' | 'input') => (addr: number, length: number, unitId: number, cb: Callback) => {
       this.answer(unitId, (b) => Array.from(b[which].subarray(addr, addr + length))).then((v) => cb(null, v), (e) => cb(e, []));
     };
-    const vector = {
+    return {
       getCoil: (addr: number, unitId: number) => this.answer(unitId, (b) => b.coils[addr] === 1),
       getDiscreteInput: (addr: number, unitId: number) => this.answer(unitId, (b) => b.discrete[addr] === 1),
       getHoldingRegister: (addr: number, unitId: number) => this.answer(unitId, (b) => b.holding[addr]),
@@ -81,16 +82,27 @@ export class SimulatedModbusDevice {
       setRegister: (addr: number, value: number, unitId: number) => { this.bank(unitId).holding[addr] = value; },
       setCoil: (addr: number, value: boolean, unitId: number) => { this.bank(unitId).coils[addr] = value ? 1 : 0; },
     };
-    const server = new ServerTCP(vector, { host, port, unitID: 255 });
+  }
+
+  private async listen(server: ServerTCP | ServerSerial): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       server.on('initialized', () => resolve());
-      server.on('serverError', reject);
       server.on('error', reject);
     });
     server.on('socketError', () => undefined);
     server.on('error', () => undefined);
     this.server = server;
+  }
+
+  /** Serves Modbus TCP on host:port. */
+  async start(port: number, host = '127.0.0.1'): Promise<void> {
+    await this.listen(new ServerTCP(this.vector(), { host, port, unitID: 255 }));
     this.port = port;
+  }
+
+  /** Serves Modbus RTU on a serial device (for tests: one end of a socat pty pair). */
+  async startSerial(path: string, baudRate = 9600): Promise<void> {
+    await this.listen(new ServerSerial(this.vector(), { path, baudRate, unitID: 255 } as never));
   }
 
   /** Stops listening and drops every client connection (a device switched off). */
