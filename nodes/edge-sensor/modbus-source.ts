@@ -79,8 +79,9 @@ export function createModbusSource(ctx: SensorContext): Source {
     polling = true;
     try {
       const reading = await poller.poll(connection);
-      if (connected()) ctx.status.set(pollBadge(reading));
-      else ctx.status.now(connectionBadge);
+      if (!connected()) ctx.status.now(connectionBadge);
+      else if (readingQuality(reading) === 'bad') ctx.status.now(pollBadge(reading));
+      else ctx.status.set(pollBadge(reading));
       return emitReading(ctx, reading, output, send, trigger);
     } finally {
       polling = false;
@@ -89,9 +90,10 @@ export function createModbusSource(ctx: SensorContext): Source {
 
   return {
     start() {
+      // Every change of the connection shows at once; while connected, each poll then shows its own result.
       unsubscribe = device.onStatus((badge) => {
         connectionBadge = badge;
-        if (!connected()) ctx.status.now(badge);
+        ctx.status.now(badge);
       });
       device.connection?.register(node.id);
       timer = setInterval(() => {
