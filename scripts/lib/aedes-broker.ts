@@ -3,6 +3,8 @@ import net from 'node:net';
 
 export interface EmbeddedBroker {
   port: number;
+  /** MQTT clients connected now */
+  connectedClients(): number;
   /** stops listening and drops every client */
   close(): Promise<void>;
 }
@@ -20,6 +22,7 @@ export async function startAedes(port: number, host = '127.0.0.1'): Promise<Embe
   });
   return {
     port: (server.address() as net.AddressInfo).port,
+    connectedClients: () => broker.connectedClients,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -88,10 +88,22 @@ export async function messages(rec: Recorded, count: number, what = `${count} me
   return rec.messages;
 }
 
-/** Every status a node showed, in order (the helper spies on Node.prototype.status). */
+interface Spy {
+  args: unknown[][];
+  thisValues: unknown[];
+}
+
+/** Arguments of one node's calls of a Node method (the helper spies on Node.prototype, shared by all nodes). */
+function callsOf(id: string, method: 'status' | 'error'): unknown[][] {
+  const node = helper.getNode(id) as Record<string, unknown> | null;
+  if (!node) throw new Error(`no node ${id} in the flow`);
+  const spy = node[method] as Spy;
+  return spy.args.filter((_, i) => spy.thisValues[i] === node);
+}
+
+/** Every status a node showed, in order. */
 export function statuses(id: string): Array<{ fill?: string; shape?: string; text?: string }> {
-  const node = helper.getNode(id) as unknown as { status: { args: unknown[][] } };
-  return node.status.args.map((a) => a[0] as { fill?: string; shape?: string; text?: string });
+  return callsOf(id, 'status').map((a) => a[0] as { fill?: string; shape?: string; text?: string });
 }
 
 export function lastStatus(id: string): { fill?: string; shape?: string; text?: string } | undefined {
@@ -101,6 +113,5 @@ export function lastStatus(id: string): { fill?: string; shape?: string; text?: 
 
 /** Calls of node.error: [text, msg]. */
 export function errors(id: string): Array<[string, Record<string, unknown> | undefined]> {
-  const node = helper.getNode(id) as unknown as { error: { args: unknown[][] } };
-  return node.error.args.map((a) => [String(a[0] instanceof Error ? (a[0] as Error).message : a[0]), a[1] as Record<string, unknown>]);
+  return callsOf(id, 'error').map((a) => [String(a[0] instanceof Error ? (a[0] as Error).message : a[0]), a[1] as Record<string, unknown>]);
 }
