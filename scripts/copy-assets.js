@@ -20,5 +20,10 @@ for (const entry of fs.readdirSync(nodesDir, { withFileTypes: true })) {
   if (fs.existsSync(path.join(from, 'locales'))) {
     fs.cpSync(path.join(from, 'locales'), path.join(to, 'locales'), { recursive: true });
   }
-  fs.cpSync(iconsDir, path.join(to, 'icons'), { recursive: true });
+  // a node's icons are named after it (edge-sensor.svg); config nodes show none
+  const icons = fs.readdirSync(iconsDir).filter((f) => f.startsWith(entry.name));
+  for (const icon of icons) {
+    fs.mkdirSync(path.join(to, 'icons'), { recursive: true });
+    fs.copyFileSync(path.join(iconsDir, icon), path.join(to, 'icons', icon));
+  }
 }

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { installedUserDir, installedFiles, PACKAGE, REPO } from '../support/installed';
+import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
+import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
+import { PumpDevice, PUMP_POINTS } from '../../scripts/lib/pump';
+import { freePort, waitFor } from '../../scripts/lib/net-util';
+
+const TYPES = ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device'];
+
+interface NodeSet { id: string; module: string; types: string[]; enabled: boolean; err?: string }
+
+describe('e2e: the packed package in a Node-RED process', function () {
+  this.timeout(240_000);
+  let userDir: string;
+  let red: NodeRedProcess;
+  let broker: EmbeddedBroker;
+  let pump: PumpDevice;
+  const log = () => fs.readFileSync(path.join(userDir, 'node-red.log'), 'utf8');
+
+  before(async function () {
+    userDir = await installedUserDir();
+    broker = await startAedes(await freePort());
+    pump = new PumpDevice(3, 50);
+    await pump.start(await freePort());
+    red = await startNodeRed({ userDir, port: await freePort(), output: path.join(userDir, 'node-red.log'), flows: [] });
+  });
+
+  after(async () => {
+    await red?.stop();
+    await pump?.stop();
+    await broker?.close();
+  });
+
+  it('ships the compiled nodes, their editor files, locales, icons and examples, and no sources or tests', () => {
+    const files = installedFiles(userDir);
+    for (const type of TYPES) {
+      for (const f of [`${type}.js`, `${type}.html`, `locales/en-US/${type}.json`, `locales/en-US/${type}.html`]) {
+        assert.ok(files.includes(`dist/${type}/${f}`), `dist/${type}/${f} is packed`);
+      }
+    }
+    assert.ok(files.includes('dist/edge-sensor/icons/edge-sensor.svg'));
+    assert.ok(files.includes('examples/edge-sensor-sources.json'));
+    assert.ok(files.includes('LICENSE') && files.includes('README.md'));
+    assert.deepEqual(files.filter((f) => /\.ts$|^test\/|^scripts\/|^bench\/|^build\//.test(f)), []);
+  });
+
+  it('registers every node type of the package, enabled and without errors', async () => {
+    const sets = await red.api<NodeSet[]>('GET', '/nodes');
+    const ours = sets.filter((s) => s.module === PACKAGE);
+    assert.deepEqual(ours.flatMap((s) => s.types).sort(), [...TYPES].sort());
+    for (const s of ours) {
+      assert.equal(s.err, undefined, `${s.id}: ${s.err}`);
+      assert.equal(s.enabled, true, `${s.id} enabled`);
+    }
+    assert.doesNotMatch(log(), /\[edge-[a-z-]+\].*(error|failed)/i);
+  });
+
+  it('serves the node icon and the editor definitions', async () => {
+    const icons = await red.api<Record<string, string[]>>('GET', '/icons');
+    assert.deepEqual(icons[PACKAGE], ['edge-sensor.svg']);
+    const svg = await fetch(`${red.url}/icons/${PACKAGE}/edge-sensor.svg`);
+    assert.equal(svg.status, 200);
+    assert.match(await svg.text(), /^<svg/);
+    const html = await red.api<string>('GET', '/nodes', undefined, { Accept: 'text/html' });
+    for (const type of TYPES) {
+      assert.match(html, new RegExp(`registerType\\('${type}'`));
+      assert.match(html, new RegExp(`data-help-name="${type}"`));
+    }
+    const messages = await red.api<Record<string, unknown>>('GET', `/nodes/messages?lng=en-US`);
+    assert.ok(Object.keys(messages).some((k) => k.startsWith(`${PACKAGE}/edge-sensor`)), 'the locale catalogue is served');
+  });
+
+  it('offers the example flows in the Import menu', async () => {
+    const modules = await red.api<string[]>('GET', '/library/examples/flows/');
+    assert.ok(modules.includes(PACKAGE), `examples of ${modules.join(', ')}`);
+    const listing = await red.api<unknown>('GET', `/library/examples/flows/${PACKAGE}`);
+    assert.match(JSON.stringify(listing), /"edge-sensor-sources"/);
+    const flow = await red.api<unknown[]>('GET', `/library/examples/flows/${PACKAGE}/edge-sensor-sources`);
+    assert.ok(Array.isArray(flow) && flow.length > 5);
+  });
+
+  it('runs a deployed flow: Modbus and simulator readings reach an MQTT subscriber with the contract', async () => {
+    const subscriber = mqtt.connect(`mqtt://127.0.0.1:${broker.port}`);
+    const got: Array<{ topic: string; body: Record<string, unknown> }> = [];
+    subscriber.on('message', (topic, payload) => got.push({ topic, body: JSON.parse(payload.toString()) }));
+    await subscriber.subscribeAsync('e2e/#', { qos: 1 });
+    try {
+      await red.deploy([
+        { id: 'tab', type: 'tab', label: 'e2e' },
+        { id: 'dev', type: 'edge-modbus-device', transport: 'tcp', host: '127.0.0.1', port: pump.device.port, unitId: 1, timeout: 500 },
+        { id: 'core-broker', type: 'mqtt-broker', broker: '127.0.0.1', port: String(broker.port), protocolVersion: '4', keepalive: '60', cleansession: true },
+        { id: 'modbus', type: 'edge-sensor', z: 'tab', source: 'modbus', device: 'dev', topic: 'e2e/pump', interval: 0.2, outputMode: 'object', onFailure: 'quality', points: PUMP_POINTS, x: 100, y: 40, wires: [['json']] },
+        { id: 'sim', type: 'edge-sensor', z: 'tab', source: 'simulator', topic: 'e2e/sim', interval: 0.2, seed: 1, outputMode: 'object',
+          channels: [{ name: 'flow', waveform: 'constant', base: 120, amplitude: 0, periodS: 60, noise: 0, drift: 0 }], anomalies: [], x: 100, y: 80, wires: [['json']] },
+        // the whole message (ts and quality included) as the MQTT payload
+        { id: 'json', type: 'change', z: 'tab', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"payload": payload, "ts": ts, "quality": quality, "units": units}', tot: 'jsonata' }], x: 300, y: 60, wires: [['out']] },
+        { id: 'out', type: 'mqtt out', z: 'tab', broker: 'core-broker', topic: '', qos: '1', retain: 'false', x: 500, y: 60, wires: [] },
+      ]);
+      await waitFor(() => got.some((m) => m.topic === 'e2e/pump') && got.some((m) => m.topic === 'e2e/sim'), 'readings from both sensors', 20_000);
+      const pumpReading = got.find((m) => m.topic === 'e2e/pump')!.body;
+      assert.equal(pumpReading.quality, 'good');
+      assert.deepEqual(Object.keys(pumpReading.payload as object), PUMP_POINTS.map((p) => p.name));
+      const p = pumpReading.payload as Record<string, number>;
+      assert.ok(p.temperature > 40 && p.temperature < 90, `temperature ${p.temperature}`);
+      assert.ok(Math.abs(p.temperature - p.temperature_x10) < 0.3, 'float32 and scaled int16 registers agree');
+      assert.equal((pumpReading.units as Record<string, string>).temperature, '°C');
+      assert.equal(typeof pumpReading.ts, 'number');
+      assert.deepEqual(got.find((m) => m.topic === 'e2e/sim')!.body.payload, { flow: 120 });
+    } finally {
+      await subscriber.endAsync(true);
+    }
+  });
+
+  it('stops cleanly: every node closes and the process exits 0 on SIGINT', async () => {
+    const code = await red.stop('SIGINT');
+    assert.equal(code, 0);
+    assert.match(log(), /Stopped flows/);
+    assert.ok(fs.existsSync(path.join(REPO, 'package.json')));
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * The package as a user gets it: `npm pack`, then the tarball installed into a fresh Node-RED user directory.
+ * Done once per test run and shared by every end-to-end test (installing compiles native dependencies).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const REPO = path.resolve(__dirname, '..', '..', '..');
+export const PACKAGE = '@edge-intelligence/node-red-nodes';
+let installed: Promise<string> | undefined;
+
+function npm(args: string[], cwd: string): string {
+  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+}
+
+/** Path of a user directory with the packed package installed in it. */
+export function installedUserDir(): Promise<string> {
+  installed ??= (async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-e2e-'));
+    const packed = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', work], REPO)) as Array<{ filename: string }>;
+    const tarball = path.join(work, path.basename(packed[0].filename));
+    const userDir = path.join(work, 'userdir');
+    fs.mkdirSync(userDir);
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }));
+    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=dev', tarball], userDir);
+    return userDir;
+  })();
+  return installed;
+}
+
+/** Files the published tarball contains (from the installed copy). */
+export function installedFiles(userDir: string): string[] {
+  const root = path.join(userDir, 'node_modules', PACKAGE);
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.name === 'node_modules') continue;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(path.relative(root, p));
+    }
+  };
+  walk(root);
+  return out.sort();
+}
