@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, Browser, Page } from 'playwright-core';
+import { installedUserDir, REPO } from '../support/installed';
+import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
+import { PumpDevice } from '../../scripts/lib/pump';
+import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
+import { freePort } from '../../scripts/lib/net-util';
+
+/** Chromium as Debian ships it, headless, with every call home switched off (the machine may be offline). */
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+const ARTIFACTS = path.join(REPO, 'test-artifacts');
+
+describe('e2e: the editor in headless Chromium', function () {
+  this.timeout(180_000);
+  let red: NodeRedProcess;
+  let browser: Browser;
+  let page: Page;
+  let pump: PumpDevice;
+  let broker: EmbeddedBroker;
+  const problems: string[] = [];
+
+  before(async () => {
+    const userDir = await installedUserDir();
+    broker = await startAedes(await freePort());
+    pump = new PumpDevice(5, 100);
+    await pump.start(await freePort());
+    red = await startNodeRed({ userDir, port: await freePort(), output: path.join(userDir, 'node-red-editor.log'), flows: [] });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+    await page.goto(`${red.url}/`);
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="edge-sensor"]', { timeout: 60_000 });
+  });
+
+  after(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page?.screenshot({ path: path.join(ARTIFACTS, 'editor.png') }).catch(() => undefined);
+    await browser?.close();
+    await red?.stop();
+    await pump?.stop();
+    await broker?.close();
+  });
+
+  it('lists every node of the package under "edge intelligence", and the config nodes as config', async () => {
+    const categories = await page.evaluate(() => {
+      const w = window as unknown as { RED: { nodes: { getType(t: string): { category: string } | undefined } } };
+      return ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device'].map((t) => w.RED.nodes.getType(t)?.category);
+    });
+    assert.deepEqual(categories, ['edge intelligence', 'config', 'config']);
+    const header = await page.locator('.red-ui-palette-node[data-palette-type="edge-sensor"]')
+      .locator('xpath=ancestor::div[contains(@class,"red-ui-palette-category")]').locator('.red-ui-palette-header').innerText();
+    assert.match(header.trim().toLowerCase(), /edge intelligence/);
+  });
+
+  it('adds an edge-sensor by drag and drop, configures both config nodes in their dialogs, and deploys', async () => {
+    await page.dragAndDrop('.red-ui-palette-node[data-palette-type="edge-sensor"]', '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 200 } });
+    const node = page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group').first();
+    await node.waitFor();
+    await node.locator('rect.red-ui-flow-node').dblclick();
+    await page.waitForSelector('#node-input-source');
+
+    // MQTT source: open the broker's dialog from the lookup button, fill it in, add it.
+    await page.selectOption('#node-input-source', 'mqtt');
+    await page.click('#node-input-btn-broker-add');
+    await page.waitForSelector('#node-config-input-url');
+    await page.fill('#node-config-input-url', `mqtt://127.0.0.1:${broker.port}`);
+    await page.fill('#node-config-input-name', 'plant broker');
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-input-url', { state: 'detached' });
+    await page.fill('#node-input-subscription', 'plant1/+/temperature');
+
+    // Modbus source: the same for the device, then keep Modbus as the source.
+    await page.selectOption('#node-input-source', 'modbus');
+    await page.click('#node-input-btn-device-add');
+    await page.waitForSelector('#node-config-input-host');
+    await page.fill('#node-config-input-host', '127.0.0.1');
+    await page.fill('#node-config-input-port', String(pump.device.port));
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-input-host', { state: 'detached' });
+    assert.equal(await page.locator('#node-input-points-container li').count(), 1, 'the default register map row');
+    await page.fill('#node-input-topic', 'plant1/pump7');
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-input-source', { state: 'detached' });
+
+    const invalid = await page.evaluate(() => {
+      const w = window as unknown as { RED: { nodes: { eachNode(cb: (n: Record<string, unknown>) => void): void; eachConfig(cb: (n: Record<string, unknown>) => void): void } } };
+      const out: string[] = [];
+      const check = (n: Record<string, unknown>) => { if (n.valid === false) out.push(`${n.type}: ${JSON.stringify(n.validationErrors)}`); };
+      w.RED.nodes.eachNode(check);
+      w.RED.nodes.eachConfig(check);
+      return out;
+    });
+    assert.deepEqual(invalid, [], 'every node the dialogs produced is valid');
+    await page.click('#red-ui-header-button-deploy');
+    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 30_000 });
+
+    const flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
+    const sensor = flows.find((n) => n.type === 'edge-sensor')!;
+    const device = flows.find((n) => n.type === 'edge-modbus-device')!;
+    const mqttBroker = flows.find((n) => n.type === 'edge-mqtt-broker')!;
+    assert.equal(sensor.source, 'modbus');
+    assert.equal(sensor.device, device.id);
+    assert.equal(sensor.broker, mqttBroker.id);
+    assert.equal(sensor.subscription, 'plant1/+/temperature');
+    assert.deepEqual(sensor.points, [{ name: 'value', area: 'holding', address: '0', type: 'float32', order: 'ABCD' }]);
+    assert.equal(Number(device.port), pump.device.port);
+    assert.equal(mqttBroker.url, `mqtt://127.0.0.1:${broker.port}`);
+
+    // The deployed node polls the pump: the editor shows its live value.
+    await page.waitForFunction(() => {
+      const label = document.querySelector('#red-ui-workspace-chart .red-ui-flow-node-status-label');
+      return !!label && /^-?\d/.test(label.textContent ?? '');
+    }, undefined, { timeout: 15_000 });
+  });
+
+  it('opens and closes the edit dialog of each source, showing its own fields', async () => {
+    const node = page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group').first();
+    for (const [source, field] of [['simulator', '#node-input-channels-container'], ['mqtt', '#node-input-subscription'], ['modbus', '#node-input-points-container']]) {
+      await node.locator('rect.red-ui-flow-node').dblclick();
+      await page.waitForSelector('#node-input-source');
+      await page.selectOption('#node-input-source', source);
+      assert.equal(await page.locator(field).isVisible(), true, `${field} visible for ${source}`);
+      await page.click('#node-dialog-cancel');
+      await page.waitForSelector('#node-input-source', { state: 'detached' });
+    }
+  });
+
+  it('raised no page error and logged no console error', () => {
+    assert.deepEqual(problems, []);
+  });
+});
