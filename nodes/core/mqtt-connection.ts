@@ -253,8 +253,12 @@ export class MqttConnection extends EventEmitter {
   /**
    * Adds a handler for a topic filter; returns the function that removes it. The broker sees one SUBSCRIBE per
    * filter however many nodes use it, and the highest QoS any of them asked for.
+   *
+   * On removal the broker subscription is dropped only when the node was deleted (`removed`) or the session is
+   * clean: with a persistent session, a redeploy or restart keeps it, so the broker queues what arrives meanwhile
+   * (as Node-RED's core mqtt node does).
    */
-  subscribe(filter: string, qos: QoS, handler: MessageHandler): () => void {
+  subscribe(filter: string, qos: QoS, handler: MessageHandler): (removed: boolean) => void {
     let sub = this.subscriptions.get(filter);
     if (!sub) {
       sub = { qos, handlers: new Set() };
@@ -265,13 +269,13 @@ export class MqttConnection extends EventEmitter {
       if (this.connected) this.sendSubscribe(filter, qos);
     }
     sub.handlers.add(handler);
-    return () => {
+    return (removed) => {
       const current = this.subscriptions.get(filter);
       if (!current) return;
       current.handlers.delete(handler);
       if (current.handlers.size === 0) {
         this.subscriptions.delete(filter);
-        if (this.connected) this.client?.unsubscribe(filter);
+        if (this.connected && (removed || this.options.clean)) this.client?.unsubscribe(filter);
       }
     };
   }

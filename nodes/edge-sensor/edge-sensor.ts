@@ -51,9 +51,9 @@ export = function register(RED: NodeAPI): void {
       source.trigger(msg, send, done);
     });
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    node.on('close', (removed: boolean, done: () => void) => {
       throttle.stop();
-      const stopping = source ? source.stop() : Promise.resolve();
+      const stopping = source ? source.stop(Boolean(removed)) : Promise.resolve();
       stopping.then(() => done(), () => done());
     });
   }

@@ -39,7 +39,7 @@ export function createMqttSource(ctx: SensorContext): Source {
     }
   }
   const badPayloadAsQuality = def.onBadPayload === 'quality';
-  let unsubscribe: () => void = () => undefined;
+  let unsubscribe: (removed: boolean) => void = () => undefined;
   let unwatch: () => void = () => undefined;
   let connectionBadge: StatusBadge = {};
   const received = { ok: 0, bad: 0 };
@@ -89,8 +89,8 @@ export function createMqttSource(ctx: SensorContext): Source {
       // Nothing to poll: an MQTT source delivers as messages arrive. Answer with what it has seen.
       done(new Error(t('errors.mqttInput', { ok: received.ok, bad: received.bad, state: connectionBadge.text ?? '' })));
     },
-    async stop() {
-      unsubscribe();
+    async stop(removed) {
+      unsubscribe(removed);
       unwatch();
       await broker.connection?.deregister(node.id);
     },

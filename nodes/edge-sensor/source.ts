@@ -53,7 +53,8 @@ export interface Source {
   start(): void;
   /** an input message: poll now (Modbus), sample now (simulator) */
   trigger(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void;
-  stop(): Promise<void>;
+  /** `removed`: the node was deleted, not just redeployed or stopped */
+  stop(removed: boolean): Promise<void>;
 }
 
 export function outputSettings(def: SensorDef): { mode: OutputMode; onFailure: FailurePolicy } {

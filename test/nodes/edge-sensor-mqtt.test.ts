@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import mqtt, { MqttClient, IClientOptions } from 'mqtt';
 import { helper, load, record, messages, startServer, stopServer, lastStatus, statuses, errors, recorder, watchers } from '../support/red';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
-import { Mosquitto, makeTls } from '../support/mosquitto';
+import { Mosquitto, makeTls } from '../../scripts/lib/mosquitto';
 import { freePort, waitFor, delay } from '../../scripts/lib/net-util';
 import fs from 'node:fs';
 
@@ -197,6 +197,22 @@ describe('nodes: edge-sensor MQTT source (mosquitto)', function () {
     const [m] = await messages(out, 1);
     assert.equal(m.payload, 7.5);
     assert.match(mosquitto.log, /New client connected .* as gateway-7 \(p5, c0, k30\)/);
+  });
+
+  it('keeps a persistent session across a redeploy: QoS 1 messages sent meanwhile are delivered after it', async () => {
+    mosquitto = new Mosquitto();
+    await mosquitto.start();
+    const url = `mqtt://127.0.0.1:${mosquitto.port}`;
+    const flow = [brokerConfig(url, { clean: false, clientId: 'gateway-9' }), sensor('s'), recorder('out')];
+    await load(flow);
+    await waitFor(() => lastStatus('s')?.text === 'connected', 'connected');
+    await delay(100);
+    await helper.unload();
+    pub = await publisher(url);
+    for (let i = 1; i <= 5; i++) await publish(pub, 'plant1/p/temperature', String(i));
+    await load(flow);
+    const got = await messages(record('out'), 5);
+    assert.deepEqual(got.map((m) => m.payload), [1, 2, 3, 4, 5]);
   });
 
   it('connects with mutual TLS using credentials, and refuses a server it cannot verify', async () => {

@@ -6,7 +6,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitForPort, waitFor } from '../../scripts/lib/net-util';
+import { freePort, waitForPort } from './net-util';
 
 export class Mosquitto {
   private child: ChildProcess | undefined;
@@ -83,4 +83,3 @@ export function makeTls(dir: string): TlsFiles {
   };
 }
 
-export { waitFor };

@@ -1,0 +1,38 @@
+/**
+ * A real Node-RED runtime in this process for benchmarks, with the test helper's method spies removed so that
+ * nothing instruments the message path being measured.
+ */
+import type { Node } from 'node-red';
+import helper = require('node-red-node-test-helper');
+import sensorNode = require('../nodes/edge-sensor/edge-sensor');
+import brokerNode = require('../nodes/edge-mqtt-broker/edge-mqtt-broker');
+import deviceNode = require('../nodes/edge-modbus-device/edge-modbus-device');
+
+helper.init(require.resolve('node-red'));
+
+export async function startRuntime(): Promise<void> {
+  await new Promise<void>((resolve) => helper.startServer(() => resolve()));
+}
+
+export async function stopRuntime(): Promise<void> {
+  await helper.unload();
+  await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
+}
+
+/**
+ * Replaces the running flow. `beforeStart` runs once the nodes exist but before their sources deliver anything
+ * (the helper creates the nodes, then calls back), so a meter can be attached without missing the first message.
+ */
+export async function deploy(flow: object[], beforeStart?: (get: typeof node) => void): Promise<void> {
+  await helper.unload();
+  const nodes = [{ id: 'tab', type: 'tab' }, ...flow.map((n) => ('wires' in n ? { z: 'tab', ...n } : n))];
+  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode] as never, nodes, {}, () => {
+    (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
+    beforeStart?.(node);
+    resolve();
+  }));
+}
+
+export function node(id: string): Node & { receive(msg: object): void } {
+  return helper.getNode(id) as Node & { receive(msg: object): void };
+}
