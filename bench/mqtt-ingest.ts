@@ -10,7 +10,7 @@ import { waitFor } from '../scripts/lib/net-util';
 import { deploy, node } from './runtime';
 import { figure, Figure, median } from './report';
 
-const COUNT = 30_000;
+const COUNT = 100_000;
 const ROUNDS = 3;
 const TOPIC = 'bench/line1/temperature';
 

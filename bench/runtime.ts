@@ -10,6 +10,11 @@ import deviceNode = require('../nodes/edge-modbus-device/edge-modbus-device');
 
 helper.init(require.resolve('node-red'));
 
+// The helper wraps these Node methods in spies on every load; the benchmarks put the originals back.
+const SPIED = ['log', 'status', 'warn', 'error', 'debug', 'trace', 'send'] as const;
+const nodePrototype = (require('@node-red/runtime/lib/nodes/Node') as { prototype: Record<string, unknown> }).prototype;
+const originals = Object.fromEntries(SPIED.map((m) => [m, nodePrototype[m]]));
+
 export async function startRuntime(): Promise<void> {
   await new Promise<void>((resolve) => helper.startServer(() => resolve()));
 }
@@ -25,9 +30,15 @@ export async function stopRuntime(): Promise<void> {
  */
 export async function deploy(flow: object[], beforeStart?: (get: typeof node) => void): Promise<void> {
   await helper.unload();
-  const nodes = [{ id: 'tab', type: 'tab' }, ...flow.map((n) => ('wires' in n ? { z: 'tab', ...n } : n))];
+  const nodes: Array<{ id: string }> = [{ id: 'tab', type: 'tab' }, ...(flow as Array<{ id: string }>).map((n) => ('wires' in n ? { z: 'tab', ...n } : n))];
   await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode] as never, nodes, {}, () => {
     (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
+    Object.assign(nodePrototype, originals);
+    // Node-RED copies `send` onto each node when it is created, so those copies are spies too
+    for (const n of nodes) {
+      const instance = helper.getNode(n.id) as Record<string, unknown> | null;
+      if (instance && (instance.send as { args?: unknown }).args !== undefined) instance.send = originals.send;
+    }
     beforeStart?.(node);
     resolve();
   }));
