@@ -30,7 +30,7 @@ export async function stopRuntime(): Promise<void> {
  */
 export async function deploy(flow: object[], beforeStart?: (get: typeof node) => void): Promise<void> {
   await helper.unload();
-  const nodes: Array<{ id: string }> = [{ id: 'tab', type: 'tab' }, ...(flow as Array<{ id: string }>).map((n) => ('wires' in n ? { z: 'tab', ...n } : n))];
+  const nodes: Array<{ id: string; type?: string }> = [{ id: 'tab', type: 'tab' }, ...(flow as Array<{ id: string }>).map((n) => ('wires' in n ? { z: 'tab', ...n } : n))];
   await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode] as never, nodes, {}, () => {
     (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
     Object.assign(nodePrototype, originals);

@@ -14,8 +14,8 @@ import ModbusRTU from 'modbus-serial';
 import { Backoff, BackoffOptions } from './backoff';
 import { ModbusArea } from './modbus-registers';
 import { errorText } from './errors';
+import { SharedConnection } from './shared-connection';
 
-export type ModbusConnectionState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
 
 export type ModbusTransport =
   | { kind: 'tcp'; host: string; port: number }
@@ -78,18 +78,15 @@ export function describeTransport(t: ModbusTransport): string {
   return t.kind === 'tcp' ? `${t.host}:${t.port}` : `${t.path} @${t.baudRate}`;
 }
 
-export class ModbusConnection extends EventEmitter {
-  private _state: ModbusConnectionState = 'idle';
+export class ModbusConnection extends SharedConnection {
   private client: ModbusRTU | undefined;
   private readonly queue: Job[] = [];
   private running = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private readonly users = new Set<string>();
   private readonly backoff: Backoff;
   private readonly units = new Map<number, UnitHealth>();
   private consecutiveTimeouts = 0;
   private readonly now: () => number;
-  lastError: string | undefined;
   /** counters for status and tests */
   readonly stats = { requests: 0, timeouts: 0, exceptions: 0, connects: 0, connectFailures: 0 };
 
@@ -99,28 +96,8 @@ export class ModbusConnection extends EventEmitter {
     this.now = options.now ?? Date.now;
   }
 
-  get state(): ModbusConnectionState {
-    return this._state;
-  }
-
   get description(): string {
     return describeTransport(this.options.transport);
-  }
-
-  /** A node starts using the connection; the first user opens it. */
-  register(userId: string): void {
-    this.users.add(userId);
-    if (this._state === 'idle') void this.connect();
-  }
-
-  /** A node stops using it; when the last one leaves the connection closes. */
-  async deregister(userId: string): Promise<void> {
-    this.users.delete(userId);
-    if (this.users.size === 0) await this.close();
-  }
-
-  get userCount(): number {
-    return this.users.size;
   }
 
   /** Queues one read; resolves with register words or bits (exactly `count` of them). */
@@ -144,11 +121,8 @@ export class ModbusConnection extends EventEmitter {
     return this.queue.length;
   }
 
-  private setState(state: ModbusConnectionState, error?: string): void {
-    if (error !== undefined) this.lastError = error;
-    if (state === this._state && error === undefined) return;
-    this._state = state;
-    this.emit('state', state, error);
+  protected open(): void {
+    void this.connect();
   }
 
   private async connect(): Promise<void> {
@@ -168,11 +142,11 @@ export class ModbusConnection extends EventEmitter {
     } catch (err) {
       this.stats.connectFailures++;
       this.destroyClient(client);
-      if (this.client !== client || (this._state as ModbusConnectionState) === 'closed') return;
+      if (this.client !== client || (this._state as string) === 'closed') return;
       this.scheduleReconnect(errorText(err));
       return;
     }
-    if (this.client !== client || (this._state as ModbusConnectionState) === 'closed') {
+    if (this.client !== client || (this._state as string) === 'closed') {
       this.destroyClient(client);
       return;
     }

@@ -6,12 +6,11 @@
  * reconnect when the broker did not keep the session. Reconnects use exponential backoff with jitter instead of
  * mqtt.js's fixed period, so a fleet of gateways does not hammer a broker that just came back.
  */
-import { EventEmitter } from 'node:events';
 import mqtt, { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { Backoff, BackoffOptions } from './backoff';
 import { errorText } from './errors';
+import { SharedConnection } from './shared-connection';
 
-export type MqttConnectionState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
 export type QoS = 0 | 1 | 2;
 
 export interface MqttWill {
@@ -103,51 +102,18 @@ export function validateTopicFilter(filter: string): string | undefined {
   return undefined;
 }
 
-export class MqttConnection extends EventEmitter {
-  private _state: MqttConnectionState = 'idle';
+export class MqttConnection extends SharedConnection {
   private client: MqttClient | undefined;
-  private readonly users = new Set<string>();
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  lastError: string | undefined;
   readonly clientId: string;
   readonly stats = { connects: 0, messages: 0, reconnectAttempts: 0 };
 
   constructor(readonly options: MqttConnectionOptions) {
     super();
-    this.setMaxListeners(0);
     this.backoff = new Backoff({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...options.backoff });
     this.clientId = options.clientId || `edge-${Math.random().toString(16).slice(2, 10)}`;
-  }
-
-  get state(): MqttConnectionState {
-    return this._state;
-  }
-
-  get connected(): boolean {
-    return this._state === 'connected';
-  }
-
-  register(userId: string): void {
-    this.users.add(userId);
-    if (this._state === 'idle') this.connect();
-  }
-
-  async deregister(userId: string): Promise<void> {
-    this.users.delete(userId);
-    if (this.users.size === 0) await this.close();
-  }
-
-  get userCount(): number {
-    return this.users.size;
-  }
-
-  private setState(state: MqttConnectionState, error?: string): void {
-    if (error !== undefined) this.lastError = error;
-    if (state === this._state && error === undefined) return;
-    this._state = state;
-    this.emit('state', state, error);
   }
 
   /** mqtt.js options from ours. */
@@ -180,7 +146,7 @@ export class MqttConnection extends EventEmitter {
     return opts;
   }
 
-  private connect(): void {
+  protected open(): void {
     this.setState('connecting');
     let client: MqttClient;
     try {
@@ -219,7 +185,7 @@ export class MqttConnection extends EventEmitter {
       this.stats.reconnectAttempts++;
       this.setState('connecting');
       const client = this.client;
-      if (!client) return this.connect();
+      if (!client) return this.open();
       // Keep the stores: QoS 1/2 messages in flight are re-sent on the new connection.
       client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
     }, delay);
