@@ -57,6 +57,24 @@ async function bare(url: string): Promise<number> {
   return rate;
 }
 
+/** The floor of any Node-RED input node: a bare subscriber that only parses and sends each reading into the flow. */
+async function passThrough(url: string): Promise<number> {
+  await deploy([{ id: 'in', type: 'helper', wires: [['out']] }, { id: 'out', type: 'helper', wires: [] }]);
+  const options = { clientId: 'bench-pass', clean: false };
+  const first = await mqtt.connectAsync(url, options);
+  await first.subscribeAsync(TOPIC, { qos: 0 });
+  await first.endAsync();
+  await publishBacklog(url);
+  const meter = newMeter();
+  node('out').on('input', () => tick(meter));
+  const input = node('in');
+  const client = mqtt.connect(url, options);
+  client.on('message', (topic, payload) => input.send({ topic, payload: JSON.parse(payload.toString()) }));
+  const rate = await drained(meter);
+  await client.endAsync();
+  return rate;
+}
+
 async function sensor(url: string): Promise<number> {
   const flow = [
     { id: 'broker', type: 'edge-mqtt-broker', url, clientId: 'bench-edge', protocolVersion: '4', clean: false, keepalive: 60, rejectUnauthorized: true },
@@ -83,11 +101,17 @@ export async function benchMqttIngest(): Promise<Figure[]> {
   try {
     const ours: number[] = [];
     const base: number[] = [];
+    const pass: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       base.push(await bare(url));
+      pass.push(await passThrough(url));
       ours.push(await sensor(url));
     }
-    return [figure('mqtt_ingest_msgs_per_s', median(ours), 'msgs/s', median(base), 'bare mqtt.js subscriber with JSON.parse')];
+    return [
+      figure('mqtt_ingest_msgs_per_s', median(ours), 'msgs/s', median(base), 'bare mqtt.js subscriber with JSON.parse'),
+      figure('mqtt_ingest_msgs_per_s_vs_passthrough', median(ours), 'msgs/s', median(pass),
+        'bare mqtt.js subscriber sending each parsed reading through a pass-through Node-RED node'),
+    ];
   } finally {
     await mosquitto.dispose();
   }

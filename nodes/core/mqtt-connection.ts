@@ -44,6 +44,7 @@ export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPa
 
 interface Subscription {
   qos: QoS;
+  matches: (topic: string) => boolean;
   handlers: Set<MessageHandler>;
 }
 
@@ -73,19 +74,30 @@ export function validateMqttOptions(o: Partial<MqttConnectionOptions>): string[]
   return problems;
 }
 
-/** MQTT topic filter matching, including + and # wildcards and shared subscriptions ($share/group/filter). */
-export function topicMatches(filter: string, topic: string): boolean {
+/**
+ * A matcher for an MQTT topic filter, including + and # wildcards and shared subscriptions ($share/group/filter).
+ * Built once per subscription: matching runs for every message.
+ */
+export function topicMatcher(filter: string): (topic: string) => boolean {
   if (filter.startsWith('$share/')) filter = filter.split('/').slice(2).join('/');
+  if (!/[+#]/.test(filter)) return (topic) => topic === filter;
   const f = filter.split('/');
-  const t = topic.split('/');
   // Wildcards at the first level do not match topics starting with $ (MQTT 4.7.2).
-  if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
+  const firstIsWildcard = f[0] === '+' || f[0] === '#';
+  return (topic) => {
+    if (firstIsWildcard && topic.startsWith('$')) return false;
+    const t = topic.split('/');
+    for (let i = 0; i < f.length; i++) {
+      if (f[i] === '#') return true;
+      if (i >= t.length) return false;
+      if (f[i] !== '+' && f[i] !== t[i]) return false;
+    }
+    return f.length === t.length;
+  };
+}
+
+export function topicMatches(filter: string, topic: string): boolean {
+  return topicMatcher(filter)(topic);
 }
 
 /** A topic filter a user typed: returns a problem or undefined. */
@@ -193,8 +205,8 @@ export class MqttConnection extends SharedConnection {
 
   private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
     this.stats.messages++;
-    for (const [filter, sub] of this.subscriptions) {
-      if (!topicMatches(filter, topic)) continue;
+    for (const sub of this.subscriptions.values()) {
+      if (!sub.matches(topic)) continue;
       for (const handler of sub.handlers) {
         try {
           handler(topic, payload, packet);
@@ -227,7 +239,7 @@ export class MqttConnection extends SharedConnection {
   subscribe(filter: string, qos: QoS, handler: MessageHandler): (removed: boolean) => void {
     let sub = this.subscriptions.get(filter);
     if (!sub) {
-      sub = { qos, handlers: new Set() };
+      sub = { qos, matches: topicMatcher(filter), handlers: new Set() };
       this.subscriptions.set(filter, sub);
       if (this.connected) this.sendSubscribe(filter, qos);
     } else if (qos > sub.qos) {

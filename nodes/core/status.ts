@@ -55,17 +55,18 @@ export function formatValue(value: unknown): string {
  * status updates; the last badge always arrives.
  */
 export class StatusThrottle {
-  private pending: StatusBadge | undefined;
+  private pending: StatusBadge | (() => StatusBadge) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private last = 0;
 
   constructor(private readonly apply: (badge: StatusBadge) => void, private readonly intervalMs = 500) {}
 
-  set(badge: StatusBadge): void {
+  /** A badge, or a function making it: on a busy stream it is made only when it is shown. */
+  set(badge: StatusBadge | (() => StatusBadge)): void {
     const now = Date.now();
     if (!this.timer && now - this.last >= this.intervalMs) {
       this.last = now;
-      this.apply(badge);
+      this.apply(typeof badge === 'function' ? badge() : badge);
       return;
     }
     this.pending = badge;
@@ -73,7 +74,8 @@ export class StatusThrottle {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.last = Date.now();
-        if (this.pending) this.apply(this.pending);
+        const pending = this.pending;
+        if (pending) this.apply(typeof pending === 'function' ? pending() : pending);
         this.pending = undefined;
       }, this.intervalMs - (now - this.last));
     }

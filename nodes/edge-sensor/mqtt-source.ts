@@ -60,7 +60,7 @@ export function createMqttSource(ctx: SensorContext): Source {
     received.ok++;
     const { value, ts, quality } = result.value;
     node.send({ topic: def.topic || topic, payload: value, ts, quality: quality ?? 'good' } as NodeMessage);
-    ctx.status.set({ fill: 'green', shape: 'dot', text: shortText(formatValue(value)) });
+    ctx.status.set(() => ({ fill: 'green', shape: 'dot', text: shortText(formatValue(value)) }));
   }
 
   function onMessage(topic: string, raw: Buffer): void {
