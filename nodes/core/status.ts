@@ -44,8 +44,11 @@ export function formatValue(value: unknown): string {
   if (typeof value === 'boolean' || typeof value === 'string') return String(value);
   if (Array.isArray(value)) return `[${value.length}]`;
   if (value && typeof value === 'object') {
+    // the first channel and how many more: "flow 122.5 +1"
     const keys = Object.keys(value);
-    return keys.length === 1 ? `${keys[0]} ${formatValue((value as Record<string, unknown>)[keys[0]])}` : `{${keys.length}}`;
+    if (keys.length === 0) return '{}';
+    const first = `${keys[0]} ${formatValue((value as Record<string, unknown>)[keys[0]])}`;
+    return keys.length === 1 ? first : `${first} +${keys.length - 1}`;
   }
   return String(value);
 }
