@@ -122,6 +122,38 @@ describe('nodes: edge-sensor Modbus source (TCP)', function () {
     assert.equal(server.socks.size, 1);
   });
 
+  it('skips polls that would start while a slow device still answers, instead of queueing them', async () => {
+    device.fault.delayMs = 150;
+    await load([deviceConfig(port, { timeout: '2000' }), sensor('s', { interval: '0.02' }), recorder('out')]);
+    const out = record('out');
+    await messages(out, 3, 'three polls', 10_000);
+    const connection = (helper.getNode('dev') as unknown as { connection: { queueLength: number; stats: { requests: number } } }).connection;
+    assert.ok(connection.queueLength <= 4, `at most one poll's requests queued (${connection.queueLength})`);
+    assert.ok(out.messages.every((m) => m.quality === 'good'));
+    const warnings = (helper.getNode('s') as unknown as { warn: { args: unknown[][]; thisValues: unknown[] } }).warn;
+    const mine = warnings.args.filter((_, i) => warnings.thisValues[i] === helper.getNode('s')).map((a) => String(a[0]));
+    assert.equal(mine[0], 'a poll took longer than the interval and 1 poll(s) were skipped; lengthen the interval or shorten the map');
+  });
+
+  it('keeps polling a healthy unit at full rate while another unit on the line is dead', async () => {
+    device.fault.silentUnits.add(2);
+    await load([
+      deviceConfig(port, { timeout: '100' }),
+      sensor('good', { interval: '0.05', points: [{ name: 't', area: 'holding', address: '2', type: 'float32' }] }),
+      sensor('dead', { interval: '0.05', topic: 'plant1/dead', unitId: '2', points: [{ name: 't', area: 'holding', address: '2', type: 'float32' }] }),
+      recorder('out'),
+    ]);
+    const out = record('out');
+    await delay(1500);
+    const good = out.messages.filter((m) => m.topic === 'plant1/pump7');
+    const dead = out.messages.filter((m) => m.topic === 'plant1/dead');
+    assert.ok(good.every((m) => m.quality === 'good' && m.payload.t === 61.25));
+    assert.ok(dead.every((m) => m.quality === 'bad'));
+    assert.ok(dead.some((m) => /^unit 2 not responding/.test(m.errors.t)), 'the dead unit is suspended');
+    // three timeouts of 100 ms before the suspension; after it the healthy unit runs at its 50 ms interval
+    assert.ok(good.length >= 15, `healthy unit polled ${good.length} times in 1.5 s`);
+  });
+
   it('reports a bad register map at deploy, naming the point', async () => {
     await load([deviceConfig(port), sensor('s', { points: [{ name: 'x', area: 'coil', address: '0', type: 'float32' }] }), recorder('out')]);
     assert.equal(errors('s')[0][0], 'edge-sensor configuration is not usable: point 1 "x": coils hold single bits, so the type must be bool');
