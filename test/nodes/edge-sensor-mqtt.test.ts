@@ -152,6 +152,25 @@ describe('nodes: edge-sensor MQTT source (aedes)', function () {
     assert.equal(m.payload, 42);
   });
 
+  it('connects over WebSocket (ws://)', async () => {
+    const wsBroker = await startAedes(await freePort(), '127.0.0.1', await freePort());
+    try {
+      const wsUrl = `ws://127.0.0.1:${wsBroker.wsPort}/`;
+      await load([brokerConfig(wsUrl), sensor('s'), recorder('out')]);
+      const out = record('out');
+      await connected('s');
+      pub = await publisher(`mqtt://127.0.0.1:${wsBroker.port}`);
+      await publish(pub, 'plant1/p/temperature', '21.5');
+      const [m] = await messages(out, 1);
+      assert.equal(m.payload, 21.5);
+      await helper.unload();
+    } finally {
+      await pub?.endAsync(true);
+      pub = undefined;
+      await wsBroker.close();
+    }
+  });
+
   it('reports an unusable broker configuration at deploy', async () => {
     await load([brokerConfig('http://example', { keepalive: 'x' }), sensor('s'), recorder('out')]);
     assert.deepEqual(errors('broker').map((e) => e[0]), [
