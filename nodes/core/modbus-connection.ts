@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import ModbusRTU from 'modbus-serial';
-import { Backoff, BackoffOptions } from './backoff';
+import { BackoffOptions } from './backoff';
 import { ModbusArea } from './modbus-registers';
 import { errorText } from './errors';
 import { SharedConnection } from './shared-connection';
@@ -82,8 +82,8 @@ export class ModbusConnection extends SharedConnection {
   private client: ModbusRTU | undefined;
   private readonly queue: Job[] = [];
   private running = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private readonly backoff: Backoff;
+  /** fails the request on the wire when the link goes (modbus-serial itself never settles it then) */
+  private abortInFlight: ((err: ModbusError) => void) | undefined;
   private readonly units = new Map<number, UnitHealth>();
   private consecutiveTimeouts = 0;
   private readonly now: () => number;
@@ -91,8 +91,7 @@ export class ModbusConnection extends SharedConnection {
   readonly stats = { requests: 0, timeouts: 0, exceptions: 0, connects: 0, connectFailures: 0 };
 
   constructor(readonly options: ModbusConnectionOptions) {
-    super();
-    this.backoff = new Backoff({ initialMs: 500, maxMs: 30_000, jitter: 0.3, ...options.backoff });
+    super({ initialMs: 500, maxMs: 30_000, jitter: 0.3, ...options.backoff });
     this.now = options.now ?? Date.now;
   }
 
@@ -125,60 +124,53 @@ export class ModbusConnection extends SharedConnection {
     void this.connect();
   }
 
+  protected reconnect(): void {
+    void this.connect();
+  }
+
   private async connect(): Promise<void> {
-    if (this._state === 'closed') return;
+    if (this.stopped && this._state !== 'idle') return;
     this.setState('connecting');
     const client = new ModbusRTU();
     this.client = client;
     const t = this.options.transport;
     try {
-      if (t.kind === 'tcp') {
-        await client.connectTCP(t.host, { port: t.port, timeout: this.options.timeoutMs });
-      } else {
-        await client.connectRTUBuffered(t.path, {
-          baudRate: t.baudRate, parity: t.parity, dataBits: t.dataBits, stopBits: t.stopBits,
-        });
-      }
+      const opening = t.kind === 'tcp'
+        ? client.connectTCP(t.host, { port: t.port, timeout: this.options.timeoutMs })
+        : client.connectRTUBuffered(t.path, { baudRate: t.baudRate, parity: t.parity, dataBits: t.dataBits, stopBits: t.stopBits });
+      // modbus-serial may never settle an attempt that is closed while it runs: bound it
+      await withTimeout(opening, Math.max(5000, this.options.timeoutMs * 2), `no answer from ${this.description}`);
     } catch (err) {
       this.stats.connectFailures++;
-      this.destroyClient(client);
-      if (this.client !== client || (this._state as string) === 'closed') return;
+      this.release(client);
+      if (this.client !== client || this.stopped) return;
+      this.client = undefined;
       this.scheduleReconnect(errorText(err));
       return;
     }
-    if (this.client !== client || (this._state as string) === 'closed') {
-      this.destroyClient(client);
+    if (this.client !== client || this.stopped) {
+      this.release(client);
       return;
     }
     events(client).on('close', () => this.lost(client, 'connection closed by device'));
     events(client).on('error', (err: unknown) => this.lost(client, errorText(err)));
     this.stats.connects++;
-    this.backoff.reset();
     this.consecutiveTimeouts = 0;
-    this.setState('connected', '');
+    this.linkUp();
     void this.drain();
   }
 
   private lost(client: ModbusRTU, reason: string): void {
-    if (this.client !== client || this._state === 'closed') return;
-    this.destroyClient(client);
+    if (this.client !== client || this.stopped) return;
     this.client = undefined;
-    this.failQueue(new ModbusError('disconnected', `connection lost: ${reason}`));
+    this.release(client);
+    this.failPending(new ModbusError('disconnected', `connection lost: ${reason}`));
     this.scheduleReconnect(reason);
   }
 
-  private scheduleReconnect(reason: string): void {
-    const delay = this.backoff.next();
-    this.setState('waiting', reason);
-    this.emit('retry', delay);
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      void this.connect();
-    }, delay);
-  }
-
-  private failQueue(err: ModbusError): void {
+  /** Fails the request on the wire and everything queued behind it. */
+  private failPending(err: ModbusError): void {
+    this.abortInFlight?.(err);
     for (const job of this.queue.splice(0)) job.reject(err);
   }
 
@@ -209,17 +201,22 @@ export class ModbusConnection extends SharedConnection {
     this.stats.requests++;
     client.setID(job.unitId);
     client.setTimeout(this.timeoutFor(job.unitId));
+    const request = this.request(client, job);
+    request.catch(() => undefined); // settled by the race below, or abandoned when the link goes
+    const aborted = new Promise<never>((_, reject) => { this.abortInFlight = reject; });
     try {
-      const result = await this.request(client, job);
+      const result = await Promise.race([request, aborted]);
       this.consecutiveTimeouts = 0;
       this.units.delete(job.unitId);
       job.resolve(result.slice(0, job.count) as number[] | boolean[]);
     } catch (err) {
-      const error = this.classify(err);
+      const error = err instanceof ModbusError ? err : this.classify(err);
       if (error.kind === 'timeout') await this.onTimeout(job.unitId);
       else if (error.kind === 'exception') this.units.delete(job.unitId);
       job.reject(error);
       if (error.kind === 'disconnected') this.lost(client, error.message);
+    } finally {
+      this.abortInFlight = undefined;
     }
   }
 
@@ -266,37 +263,39 @@ export class ModbusConnection extends SharedConnection {
     return new ModbusError('io', errorText(err));
   }
 
-  private destroyClient(client: ModbusRTU): void {
+  /**
+   * Lets a client go. A TCP socket is destroyed; a serial port must be closed (modbus-serial's destroy leaves it
+   * open and locked, and the next attempt could not open it).
+   */
+  private release(client: ModbusRTU): Promise<void> {
     silence(client);
-    try {
-      client.destroy(() => undefined);
-    } catch {
-      // already gone
-    }
+    return new Promise<void>((resolve) => {
+      const done = () => resolve();
+      try {
+        if (this.options.transport.kind === 'rtu') client.close(done);
+        else client.destroy(done);
+      } catch {
+        resolve();
+      }
+      // a port that never answers close must not hang a redeploy
+      setTimeout(done, 1000).unref();
+    });
   }
 
-  /** Closes for good: cancels the reconnect timer and fails what is queued. */
-  async close(): Promise<void> {
-    if (this._state === 'closed') return;
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    this.setState('closed');
-    this.failQueue(new ModbusError('closed', 'connection closed'));
+  protected async shutdown(): Promise<void> {
+    const stopping = new ModbusError(this._state === 'closed' ? 'closed' : 'disconnected', 'connection closed');
+    this.failPending(stopping);
     const client = this.client;
     this.client = undefined;
-    if (client) {
-      await new Promise<void>((resolve) => {
-        silence(client);
-        try {
-          client.close(() => resolve());
-        } catch {
-          resolve();
-        }
-        // a serial port that never answers close must not hang a redeploy
-        setTimeout(resolve, 1000).unref();
-      });
-    }
+    this.units.clear();
+    if (client) await this.release(client);
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** modbus-serial's client is an EventEmitter, which its typings do not say. */

@@ -7,7 +7,7 @@
  * mqtt.js's fixed period, so a fleet of gateways does not hammer a broker that just came back.
  */
 import mqtt, { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
-import { Backoff, BackoffOptions } from './backoff';
+import { BackoffOptions } from './backoff';
 import { errorText } from './errors';
 import { SharedConnection } from './shared-connection';
 
@@ -25,7 +25,10 @@ export interface MqttConnectionOptions {
   clientId?: string;
   protocolVersion: 4 | 5;
   clean: boolean;
-  /** MQTT 5 session expiry interval, seconds (0 = session ends with the connection) */
+  /**
+   * MQTT 5 session expiry interval, seconds (0 = session ends with the connection). With a persistent session and
+   * no value, one day: the broker keeps what arrives while the gateway restarts or is offline for a while.
+   */
   sessionExpiry?: number;
   keepalive: number;
   username?: string;
@@ -48,6 +51,8 @@ interface Subscription {
   handlers: Set<MessageHandler>;
 }
 
+export const DEFAULT_SESSION_EXPIRY_S = 86_400;
+
 const SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:', 'tls:'];
 
 /** Checks the settings a user typed; returns problems in words (empty when valid). */
@@ -68,6 +73,9 @@ export function validateMqttOptions(o: Partial<MqttConnectionOptions>): string[]
   }
   if (o.sessionExpiry !== undefined && (!Number.isInteger(o.sessionExpiry) || o.sessionExpiry < 0)) {
     problems.push('session expiry must be a whole number of seconds');
+  }
+  if (o.clean === false && !o.clientId) {
+    problems.push('a persistent session (clean session off) needs a fixed client id, or each restart starts a new one');
   }
   if (o.will && !o.will.topic) problems.push('the last-will message needs a topic');
   if (o.will?.topic && /[+#]/.test(o.will.topic)) problems.push('the last-will topic cannot contain + or #');
@@ -117,14 +125,13 @@ export function validateTopicFilter(filter: string): string | undefined {
 export class MqttConnection extends SharedConnection {
   private client: MqttClient | undefined;
   private readonly subscriptions = new Map<string, Subscription>();
-  private readonly backoff: Backoff;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  /** filters to drop at the broker, sent at the next connect when the link is down now */
+  private readonly pendingUnsubscribes = new Set<string>();
   readonly clientId: string;
   readonly stats = { connects: 0, messages: 0, reconnectAttempts: 0 };
 
   constructor(readonly options: MqttConnectionOptions) {
-    super();
-    this.backoff = new Backoff({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...options.backoff });
+    super({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...options.backoff });
     this.clientId = options.clientId || `edge-${Math.random().toString(16).slice(2, 10)}`;
   }
 
@@ -149,8 +156,9 @@ export class MqttConnection extends SharedConnection {
     if (o.cert) opts.cert = o.cert;
     if (o.key) opts.key = o.key;
     if (o.servername) opts.servername = o.servername;
-    if (o.protocolVersion === 5 && o.sessionExpiry !== undefined) {
-      opts.properties = { sessionExpiryInterval: o.sessionExpiry };
+    if (o.protocolVersion === 5) {
+      const expiry = o.sessionExpiry ?? (o.clean ? undefined : DEFAULT_SESSION_EXPIRY_S);
+      if (expiry !== undefined) opts.properties = { sessionExpiryInterval: expiry };
     }
     if (o.will?.topic) {
       opts.will = { topic: o.will.topic, payload: Buffer.from(o.will.payload ?? ''), qos: o.will.qos, retain: o.will.retain };
@@ -169,11 +177,12 @@ export class MqttConnection extends SharedConnection {
       return;
     }
     this.client = client;
-    client.on('connect', (connack) => {
+    client.on('connect', () => {
       this.stats.connects++;
-      this.backoff.reset();
-      this.setState('connected', '');
-      if (!connack.sessionPresent) this.resubscribeAll();
+      this.linkUp();
+      // SUBSCRIBE is idempotent: sending every filter on each connect also covers filters added while the link
+      // was down and a broker that kept only part of a persistent session
+      this.syncSubscriptions();
     });
     client.on('message', (topic, payload, packet) => this.dispatch(topic, payload, packet));
     client.on('error', (err) => {
@@ -181,26 +190,18 @@ export class MqttConnection extends SharedConnection {
       this.emit('clientError', err);
     });
     client.on('close', () => {
-      if (this._state === 'closed' || this.client !== client) return;
+      if (this.stopped || this.client !== client) return;
       this.scheduleReconnect(this.lastError || 'connection closed');
     });
   }
 
-  private scheduleReconnect(reason: string): void {
-    if (this.reconnectTimer) return;
-    const delay = this.backoff.next();
-    this.setState('waiting', reason);
-    this.emit('retry', delay);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      if (this._state === 'closed') return;
-      this.stats.reconnectAttempts++;
-      this.setState('connecting');
-      const client = this.client;
-      if (!client) return this.open();
-      // Keep the stores: QoS 1/2 messages in flight are re-sent on the new connection.
-      client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
-    }, delay);
+  protected reconnect(): void {
+    this.stats.reconnectAttempts++;
+    const client = this.client;
+    if (!client) return this.open();
+    this.setState('connecting');
+    // Keep the stores: QoS 1/2 messages in flight are re-sent on the new connection.
+    client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
   }
 
   private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
@@ -217,7 +218,11 @@ export class MqttConnection extends SharedConnection {
     }
   }
 
-  private resubscribeAll(): void {
+  private syncSubscriptions(): void {
+    for (const filter of this.pendingUnsubscribes) {
+      if (!this.subscriptions.has(filter)) this.client?.unsubscribe(filter);
+    }
+    this.pendingUnsubscribes.clear();
     for (const [filter, sub] of this.subscriptions) this.sendSubscribe(filter, sub.qos);
   }
 
@@ -247,13 +252,16 @@ export class MqttConnection extends SharedConnection {
       if (this.connected) this.sendSubscribe(filter, qos);
     }
     sub.handlers.add(handler);
+    this.pendingUnsubscribes.delete(filter);
     return (removed) => {
       const current = this.subscriptions.get(filter);
       if (!current) return;
       current.handlers.delete(handler);
       if (current.handlers.size === 0) {
         this.subscriptions.delete(filter);
-        if (this.connected && (removed || this.options.clean)) this.client?.unsubscribe(filter);
+        if (!removed && !this.options.clean) return;
+        if (this.connected) this.client?.unsubscribe(filter);
+        else this.pendingUnsubscribes.add(filter);
       }
     };
   }
@@ -267,18 +275,15 @@ export class MqttConnection extends SharedConnection {
     });
   }
 
-  async close(): Promise<void> {
-    if (this._state === 'closed') return;
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    this.setState('closed');
+  protected async shutdown(): Promise<void> {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
     await new Promise<void>((resolve) => {
-      // A clean DISCONNECT when connected (so the broker does not send the will); forced otherwise.
+      // A clean DISCONNECT when connected (so the broker does not send the will); forced otherwise, and forced
+      // anyway when the DISCONNECT does not go out in time (a half-open link), so no client is left running.
       client.end(!client.connected, {}, () => resolve());
-      setTimeout(resolve, 2000).unref();
+      setTimeout(() => client.end(true, {}, () => resolve()), 2000).unref();
     });
   }
 }

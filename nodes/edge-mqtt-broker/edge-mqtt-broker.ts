@@ -6,6 +6,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { MqttConnection, MqttConnectionOptions, validateMqttOptions, QoS } from '../core/mqtt-connection';
 import { ConnectionState } from '../core/status';
 import { MqttBrokerHandle, statusFeed, toInt } from '../core/config-handles';
+import { errorText } from '../core/errors';
 
 interface BrokerDef extends NodeDef {
   url: string;
@@ -86,6 +87,7 @@ export = function register(RED: NodeAPI): void {
         node.error(RED._('edge-mqtt-broker.errors.subscribe', { topic: filter, reason })));
       // mqtt.js reports errors as events; without a listener Node would treat them as fatal
       connection.on('clientError', () => undefined);
+      connection.on('handlerError', (err: unknown) => node.error(RED._('edge-mqtt-broker.errors.handler', { error: errorText(err) })));
     }
 
     node.on('close', (_removed: boolean, done: () => void) => {
