@@ -30,7 +30,11 @@ export class ModbusPoller {
       try {
         const data = await reader.read(block.unitId, block.area, block.address, block.count);
         if (data.length < block.count) throw new Error(`device returned ${data.length} of ${block.count} values`);
-        for (const [name, value] of decodeBlock(block, data)) values[name] = value;
+        for (const [name, value] of decodeBlock(block, data)) {
+          // NaN/Infinity is how many devices mark a float "not available": not a good reading
+          if (typeof value === 'number' && !Number.isFinite(value)) errors[name] = `the device returned ${value}`;
+          else values[name] = value;
+        }
       } catch (err) {
         for (const p of block.points) errors[p.name] = errorText(err);
       }

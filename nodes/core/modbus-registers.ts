@@ -135,11 +135,21 @@ function bufferToRegisters(buf: Buffer, order: ByteWordOrder): number[] {
 }
 
 /**
+ * Text runs from the first register to the last, so only a byte swap within each register applies to strings;
+ * a word order (CDAB, DCBA) would reverse the characters in pairs.
+ */
+function stringSafeOrder(point: PointDefinition): ByteWordOrder {
+  const order = point.order ?? 'ABCD';
+  if (point.type !== 'string') return order;
+  return order === 'BADC' || order === 'DCBA' ? 'BADC' : 'ABCD';
+}
+
+/**
  * Raw value of a point from the registers starting at the point's address (length pointWidth).
- * Strings are ASCII, two characters per register, trailing NULs and spaces removed.
+ * Strings are single-byte characters, two per register, ending at the first NUL, trailing spaces removed.
  */
 export function decodeRaw(registers: ArrayLike<number>, point: PointDefinition): PointValue {
-  const order = point.order ?? 'ABCD';
+  const order = stringSafeOrder(point);
   if (point.type === 'bool') {
     const word = registers[0] & 0xffff;
     return point.bit === undefined ? word !== 0 : ((word >> point.bit) & 1) === 1;
@@ -152,7 +162,11 @@ export function decodeRaw(registers: ArrayLike<number>, point: PointDefinition):
     case 'uint32': return buf.readUInt32BE(0);
     case 'float32': return buf.readFloatBE(0);
     case 'float64': return buf.readDoubleBE(0);
-    case 'string': return buf.toString('latin1').replace(/[\0 ]+$/, '');
+    case 'string': {
+      const text = buf.toString('latin1');
+      const end = text.indexOf('\0');
+      return (end < 0 ? text : text.slice(0, end)).replace(/ +$/, '');
+    }
   }
 }
 
@@ -167,8 +181,9 @@ export function applyScale(raw: number, point: PointDefinition): number {
   const scale = point.scale ?? 1;
   const offset = point.offset ?? 0;
   if (scale === 1 && offset === 0) return raw;
-  // Round away binary noise such as 0.1 * 3 = 0.30000000000000004 that scaling adds.
-  return Number((raw * scale + offset).toPrecision(12));
+  // Round away binary noise such as 0.1 * 3 = 0.30000000000000004 that scaling adds, keeping 15 significant
+  // digits (a double holds 15-17), so large counters keep their resolution.
+  return Number((raw * scale + offset).toPrecision(15));
 }
 
 /**
@@ -176,7 +191,7 @@ export function applyScale(raw: number, point: PointDefinition): number {
  * Integer types round after removing scale/offset and saturate at the type's range.
  */
 export function encodePoint(value: PointValue, point: PointDefinition): number[] {
-  const order = point.order ?? 'ABCD';
+  const order = stringSafeOrder(point);
   if (point.type === 'bool') {
     const on = Boolean(value);
     return [point.bit === undefined ? (on ? 1 : 0) : (on ? 1 << point.bit : 0)];

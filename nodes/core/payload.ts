@@ -85,33 +85,42 @@ export function getPath(value: unknown, path: string | Array<string | number>): 
   return current;
 }
 
+/** Timestamps outside these years are taken for a mistake (an elapsed time, a counter), not a date. */
+const EARLIEST_MS = Date.UTC(2000, 0, 1);
+const LATEST_MS = Date.UTC(2100, 0, 1);
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const RFC_2822 = /^([A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}(:\d{2})? (GMT|UT|UTC|[+-]\d{4})$/;
+
 /**
  * Epoch milliseconds from a timestamp field: numbers in seconds, milliseconds, microseconds or nanoseconds
- * (told apart by magnitude) or an ISO 8601 / RFC 2822 date string.
+ * (told apart by magnitude) or an ISO 8601 / RFC 2822 date string, between the years 2000 and 2100.
  */
 export function toEpochMs(value: unknown): Result<number> {
+  let ms = NaN;
   if (typeof value === 'number' && Number.isFinite(value) && value > 0) {
-    if (value < 1e11) return ok(Math.round(value * 1000));
-    if (value < 1e14) return ok(Math.round(value));
-    if (value < 1e17) return ok(Math.round(value / 1e3));
-    return ok(Math.round(value / 1e6));
+    if (value < 1e11) ms = value * 1000;
+    else if (value < 1e14) ms = value;
+    else if (value < 1e17) ms = value / 1e3;
+    else ms = value / 1e6;
+  } else if (typeof value === 'string') {
+    const text = value.trim();
+    if (/^\d+(\.\d+)?$/.test(text)) return toEpochMs(Number(text));
+    if (ISO_8601.test(text) || RFC_2822.test(text)) ms = Date.parse(text);
   }
-  if (typeof value === 'string' && value.trim() !== '') {
-    if (/^\d+(\.\d+)?$/.test(value.trim())) return toEpochMs(Number(value));
-    const ms = Date.parse(value);
-    if (Number.isFinite(ms)) return ok(ms);
-  }
-  return fail(`timestamp ${JSON.stringify(value)} is not a date`);
+  if (Number.isFinite(ms) && ms >= EARLIEST_MS && ms < LATEST_MS) return ok(Math.round(ms));
+  return fail(`timestamp ${JSON.stringify(value)} is not a date between 2000 and 2100`);
 }
 
-/** Quality from a field: "good"/"uncertain"/"bad", a boolean (true = good) or an OPC DA quality code. */
+/**
+ * Quality from a field: "good"/"uncertain"/"bad", a boolean (true = good) or an OPC DA quality code, whose two
+ * quality bits (0xC0) decide: 11 good, 01 uncertain, 00 bad (10 is unused and taken as bad).
+ */
 export function toQuality(value: unknown): Quality | undefined {
   if (value === 'good' || value === 'uncertain' || value === 'bad') return value;
   if (typeof value === 'boolean') return value ? 'good' : 'bad';
-  if (typeof value === 'number' && Number.isFinite(value)) {
-    if (value >= 192) return 'good';
-    if (value >= 64) return 'uncertain';
-    return 'bad';
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) {
+    const bits = value & 0xc0;
+    return bits === 0xc0 ? 'good' : bits === 0x40 ? 'uncertain' : 'bad';
   }
   return undefined;
 }

@@ -84,6 +84,9 @@ export function validateChannels(channels: Partial<ChannelSpec>[], anomalies: Pa
     }
     if (c.waveform === 'sine' && !(Number(c.periodS) > 0)) problems.push(`${where}: a sine needs a period above 0 s`);
     if (Number(c.noise) < 0) problems.push(`${where}: noise cannot be negative`);
+    if (c.decimals !== undefined && !(Number.isInteger(c.decimals) && c.decimals >= -1 && c.decimals <= 15)) {
+      problems.push(`${where}: decimals must be a whole number from -1 (all) to 15`);
+    }
   });
   anomalies.forEach((a, i) => {
     const where = `anomaly ${i + 1}`;
@@ -103,12 +106,13 @@ interface ChannelState {
   walk: number;
   lastClean: number;
   stuckValue: number | undefined;
-  spikeOccurrence: number;
 }
 
 export class Simulator {
   private readonly normal: () => number;
   private readonly state = new Map<string, ChannelState>();
+  /** per one-sample spike: the occurrence that has already hit a sample */
+  private readonly spikesDone = new Map<AnomalySpec, number>();
   private startMs: number | undefined;
 
   constructor(
@@ -117,7 +121,7 @@ export class Simulator {
     readonly seed = 1,
   ) {
     this.normal = gaussian(seededRandom(seed));
-    for (const c of channels) this.state.set(c.name, { walk: 0, lastClean: c.base, stuckValue: undefined, spikeOccurrence: -1 });
+    for (const c of channels) this.state.set(c.name, { walk: 0, lastClean: c.base, stuckValue: undefined });
   }
 
   /** Which occurrence of an anomaly is active at elapsed seconds t, or -1. */
@@ -160,9 +164,9 @@ export class Simulator {
         if (a.channel !== c.name) continue;
         const k = this.occurrence(a, t);
         if (a.kind === 'step' && k >= 0) value += a.magnitude;
-        if (a.kind === 'spike' && k >= 0 && k !== s.spikeOccurrence) {
+        if (a.kind === 'spike' && k >= 0 && this.spikesDone.get(a) !== k) {
           value += a.magnitude;
-          if (a.durationS === 0) s.spikeOccurrence = k;
+          if (a.durationS === 0) this.spikesDone.set(a, k);
         }
         if (a.kind === 'stuck' && k >= 0) {
           stuck = true;

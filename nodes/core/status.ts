@@ -61,11 +61,13 @@ export class StatusThrottle {
   private pending: StatusBadge | (() => StatusBadge) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private last = 0;
+  private stopped = false;
 
   constructor(private readonly apply: (badge: StatusBadge) => void, private readonly intervalMs = 500) {}
 
   /** A badge, or a function making it: on a busy stream it is made only when it is shown. */
   set(badge: StatusBadge | (() => StatusBadge)): void {
+    if (this.stopped) return;
     const now = Date.now();
     if (!this.timer && now - this.last >= this.intervalMs) {
       this.last = now;
@@ -86,6 +88,7 @@ export class StatusThrottle {
 
   /** Shows a badge now (errors, state changes) and drops any pending one. */
   now(badge: StatusBadge): void {
+    if (this.stopped) return;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = undefined;
@@ -93,7 +96,9 @@ export class StatusThrottle {
     this.apply(badge);
   }
 
+  /** For good: later badges are ignored (a node being closed must not arm new timers). */
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = undefined;

@@ -34,6 +34,9 @@ export function normalizePoints(rows: Partial<PointDefinition>[] | undefined): P
   });
 }
 
+/** Polls asked for by input messages that may wait behind a slow device; more are refused with an error. */
+const MAX_WAITING_POLLS = 10;
+
 export function createModbusSource(ctx: SensorContext): Source {
   const { RED, node, def, t } = ctx;
   const device = RED.nodes.getNode(def.device) as (Node & ModbusDeviceHandle) | null;
@@ -58,10 +61,13 @@ export function createModbusSource(ctx: SensorContext): Source {
     order: points.map((p) => p.name!),
   };
   let timer: NodeJS.Timeout | undefined;
-  let polling = false;
   let overruns = 0;
   let unsubscribe: () => void = () => undefined;
   let connectionBadge: StatusBadge = {};
+  let stopped = false;
+  // Polls run one after another: the interval's and those asked for by input messages.
+  let chain: Promise<unknown> = Promise.resolve();
+  let active = 0;
 
   const connected = () => device.connection?.state === 'connected';
 
@@ -76,16 +82,20 @@ export function createModbusSource(ctx: SensorContext): Source {
   async function poll(send: SendFn, trigger?: NodeMessageInFlow): Promise<Error | undefined> {
     const connection = device!.connection;
     if (!connection) return new Error(t('errors.deviceConfig', { problem: device!.problem ?? '' }));
-    polling = true;
-    try {
-      const reading = await poller.poll(connection);
-      if (!connected()) ctx.status.now(connectionBadge);
-      else if (readingQuality(reading) === 'bad') ctx.status.now(pollBadge(reading));
-      else ctx.status.set(pollBadge(reading));
-      return emitReading(ctx, reading, output, send, trigger);
-    } finally {
-      polling = false;
-    }
+    const reading = await poller.poll(connection);
+    // a poll that ends after the node was stopped (a redeploy) sends nothing
+    if (stopped) return undefined;
+    if (!connected()) ctx.status.now(connectionBadge);
+    else if (readingQuality(reading) === 'bad') ctx.status.now(pollBadge(reading));
+    else ctx.status.set(pollBadge(reading));
+    return emitReading(ctx, reading, output, send, trigger);
+  }
+
+  function schedule(send: SendFn, trigger?: NodeMessageInFlow): Promise<Error | undefined> {
+    active++;
+    const run = chain.then(() => (stopped ? undefined : poll(send, trigger))).finally(() => { active--; });
+    chain = run.catch(() => undefined);
+    return run;
   }
 
   return {
@@ -97,24 +107,30 @@ export function createModbusSource(ctx: SensorContext): Source {
       });
       device.connection?.register(node.id);
       timer = setInterval(() => {
-        if (polling) {
+        if (active > 0) {
           // the previous poll is still running: skip rather than queue polls behind a slow device
           overruns++;
           if (overruns === 1 || overruns % 100 === 0) node.warn(t('errors.overrun', { count: overruns }));
           return;
         }
-        poll((m) => node.send(m)).then(
+        schedule((m) => node.send(m)).then(
           (err) => err && node.error(err.message, {}),
           (err) => node.error(errorText(err), {}),
         );
       }, every);
     },
     trigger(msg, send, done) {
-      poll(send, msg).then((err) => done(err), (err) => done(err instanceof Error ? err : new Error(errorText(err))));
+      if (active >= MAX_WAITING_POLLS) {
+        done(new Error(t('errors.busy', { count: active })));
+        return;
+      }
+      schedule(send, msg).then((err) => done(err), (err) => done(err instanceof Error ? err : new Error(errorText(err))));
     },
     async stop() {
+      stopped = true;
       clearInterval(timer);
       unsubscribe();
+      await chain;
       await device.connection?.deregister(node.id);
     },
   };

@@ -43,8 +43,10 @@ export function createMqttSource(ctx: SensorContext): Source {
   let unwatch: () => void = () => undefined;
   let connectionBadge: StatusBadge = {};
   const received = { ok: 0, bad: 0 };
+  let stopped = false;
 
   function reject(topic: string, raw: Buffer, reason: string): void {
+    if (stopped) return;
     received.bad++;
     ctx.status.now(errorBadge(t('status.badPayload')));
     const text = t('errors.payload', { topic, reason });
@@ -56,6 +58,8 @@ export function createMqttSource(ctx: SensorContext): Source {
   }
 
   function deliver(topic: string, result: Result<Extracted>, raw: Buffer): void {
+    // a JSONata evaluation can finish after the node was stopped
+    if (stopped) return;
     if (!result.ok) return reject(topic, raw, result.error);
     received.ok++;
     const { value, ts, quality } = result.value;
@@ -90,6 +94,7 @@ export function createMqttSource(ctx: SensorContext): Source {
       done(new Error(t('errors.mqttInput', { ok: received.ok, bad: received.bad, state: connectionBadge.text ?? '' })));
     },
     async stop(removed) {
+      stopped = true;
       unsubscribe(removed);
       unwatch();
       await broker.connection?.deregister(node.id);

@@ -3,6 +3,7 @@ import type { NodeMessageInFlow } from 'node-red';
 import { toInt, toNumber } from '../core/config-handles';
 import { AnomalySpec, ChannelSpec, Simulator, validateChannels } from '../core/simulator';
 import { formatValue, shortText } from '../core/status';
+import { errorText } from '../core/errors';
 import { emitReading, intervalMs, outputSettings, SensorContext, Source, SendFn } from './source';
 
 const NUMERIC_CHANNEL_FIELDS = ['base', 'amplitude', 'periodS', 'noise', 'drift', 'decimals'] as const;
@@ -28,7 +29,17 @@ export function createSimulatorSource(ctx: SensorContext): Source {
   const output = { ...outputSettings(def), topic: def.topic || 'simulator', order: channels.map((c) => c.name!) };
   let timer: NodeJS.Timeout | undefined;
 
-  function tick(send: SendFn, trigger?: NodeMessageInFlow): void {
+  /** One sample; a failure is reported, never thrown out of a timer (that would stop Node-RED). */
+  function tick(send: SendFn, trigger?: NodeMessageInFlow): Error | undefined {
+    try {
+      sample(send, trigger);
+      return undefined;
+    } catch (err) {
+      return err instanceof Error ? err : new Error(errorText(err));
+    }
+  }
+
+  function sample(send: SendFn, trigger?: NodeMessageInFlow): void {
     const now = Date.now();
     const values = simulator.sample(now);
     emitReading(ctx, { ts: now, values, errors: {} }, output, send, trigger);
@@ -40,11 +51,13 @@ export function createSimulatorSource(ctx: SensorContext): Source {
   return {
     start() {
       ctx.status.now({ fill: 'blue', shape: 'ring', text: t('status.simulating') });
-      timer = setInterval(() => tick((m) => node.send(m)), every);
+      timer = setInterval(() => {
+        const err = tick((m) => node.send(m));
+        if (err) node.error(err.message, { topic: output.topic });
+      }, every);
     },
     trigger(msg, send, done) {
-      tick(send, msg);
-      done();
+      done(tick(send, msg));
     },
     async stop() {
       clearInterval(timer);

@@ -64,12 +64,20 @@ export function outputSettings(def: SensorDef): { mode: OutputMode; onFailure: F
   };
 }
 
+/** Longest interval a timer can hold (2^31-1 ms, about 24.8 days); Node turns longer ones into 1 ms. */
+export const MAX_INTERVAL_S = 2_147_483;
+
 /** Poll interval in ms from the seconds a user typed; throws when unusable. */
 export function intervalMs(ctx: SensorContext): number {
   const seconds = Number(ctx.def.interval);
-  if (!Number.isFinite(seconds) || seconds < 0.01) throw new Error(ctx.t('errors.interval'));
+  if (!Number.isFinite(seconds) || seconds < 0.01 || seconds > MAX_INTERVAL_S) {
+    throw new Error(ctx.t('errors.interval', { max: MAX_INTERVAL_S }));
+  }
   return Math.round(seconds * 1000);
 }
+
+/** Properties a reading sets; a triggering message's own values of them must not leak into the outputs. */
+const READING_FIELDS = ['payload', 'ts', 'quality', 'unit', 'units', 'error', 'errors'];
 
 /**
  * Sends the messages of a reading. With a triggering message, the outputs carry its other properties along (so a
@@ -83,9 +91,16 @@ export function emitReading(
   trigger?: NodeMessageInFlow,
 ): Error | undefined {
   const messages = readingMessages(reading, options);
+  let carried: Record<string, unknown> | undefined;
+  if (trigger) {
+    carried = { ...trigger };
+    for (const f of READING_FIELDS) delete carried[f];
+  }
   const out: NodeMessage[] = messages.map((m, i) => {
-    if (!trigger) return m as unknown as NodeMessage;
-    const base = i === 0 ? trigger : ctx.RED.util.cloneMessage(trigger);
+    if (!carried) return m as unknown as NodeMessage;
+    // each output starts from the trigger's other properties, then the reading (like the split node, the
+    // messages of one trigger share its _msgid)
+    const base = i === 0 ? { ...carried } : ctx.RED.util.cloneMessage(carried as NodeMessage);
     return Object.assign(base, m) as NodeMessage;
   });
   if (out.length === 1) send(out[0]);

@@ -55,6 +55,16 @@ describe('core: Modbus connection and polling against a real ServerTCP', functio
     assert.equal(device.bank(1).reads, 3);
   });
 
+  it('reports a float register holding NaN (the usual "not available" marker) as a failed point', async () => {
+    const c = connect();
+    await waitFor(() => c.state === 'connected', 'connected');
+    device.bank(1).holding[0] = 0xffff;
+    device.bank(1).holding[1] = 0xffff;
+    const reading = await new ModbusPoller(POINTS.slice(0, 2), { defaultUnitId: 1 }).poll(c);
+    assert.deepEqual(reading.values, { pressure: 4.21 });
+    assert.deepEqual(reading.errors, { temperature: 'the device returned NaN' });
+  });
+
   it('serializes concurrent requests from many users without mixing answers', async () => {
     const c = connect();
     await waitFor(() => c.state === 'connected', 'connected');

@@ -38,9 +38,19 @@ describe('core: Modbus register decoding', () => {
     assert.equal(decodePoint([0b100], point({ type: 'bool', bit: 1 })), false);
   });
 
-  it('reads strings two characters per register and trims the padding', () => {
+  it('reads strings two characters per register, up to the first NUL, and trims the padding', () => {
     assert.equal(decodePoint([0x5055, 0x4d50, 0x2d37, 0x0000], point({ type: 'string', length: 4 })), 'PUMP-7');
     assert.equal(decodePoint([0x5550, 0x504d], point({ type: 'string', length: 2, order: 'BADC' })), 'PUMP');
+    assert.equal(decodePoint([0x4142, 0x0000, 0x5859], point({ type: 'string', length: 3 })), 'AB');
+    assert.equal(decodePoint([0x4142, 0x2020], point({ type: 'string', length: 2 })), 'AB');
+    // word order does not reverse text; only the byte swap applies
+    assert.equal(decodePoint([0x4142, 0x4344], point({ type: 'string', length: 2, order: 'CDAB' })), 'ABCD');
+    assert.equal(decodePoint([0x4241, 0x4443], point({ type: 'string', length: 2, order: 'DCBA' })), 'ABCD');
+  });
+
+  it('keeps the resolution of large scaled counters', () => {
+    assert.equal(decodePoint([0x0756, 0xb5b3], point({ type: 'uint32', scale: 0.001 })), 123123.123);
+    assert.equal(decodePoint([0x419d, 0x6f34, 0x547e, 0x6b83], point({ type: 'float64', offset: 0.001 })), 123456789.124457);
   });
 
   it('round-trips random values of every type in every order (2,000 cases each)', () => {

@@ -40,16 +40,25 @@ describe('core: payload parsing', () => {
     assert.deepEqual(toEpochMs(ms * 1e6), { ok: true, value: ms });
     assert.deepEqual(toEpochMs('2026-11-24T12:00:00Z'), { ok: true, value: ms });
     assert.deepEqual(toEpochMs(String(ms)), { ok: true, value: ms });
+    assert.deepEqual(toEpochMs('Tue, 24 Nov 2026 12:00:00 GMT'), { ok: true, value: ms });
     assert.equal(toEpochMs('yesterday').ok, false);
     assert.equal(toEpochMs(-5).ok, false);
+    // an elapsed time or a counter is not a date; nor is text that a lenient date parser would accept
+    assert.equal(toEpochMs(12.5).ok, false);
+    assert.equal(toEpochMs('temperature 12').ok, false);
+    assert.equal(toEpochMs(Date.UTC(2150, 0, 1)).ok, false);
   });
 
   it('maps quality strings, booleans and OPC codes', () => {
     assert.equal(toQuality('bad'), 'bad');
     assert.equal(toQuality(true), 'good');
     assert.equal(toQuality(192), 'good');
+    assert.equal(toQuality(0xd8), 'good');
     assert.equal(toQuality(64), 'uncertain');
+    assert.equal(toQuality(0x54), 'uncertain');
     assert.equal(toQuality(0), 'bad');
+    assert.equal(toQuality(256), 'bad', 'vendor bits do not make a bad quality good');
+    assert.equal(toQuality(128), 'bad');
     assert.equal(toQuality('ok'), undefined);
   });
 
@@ -74,7 +83,7 @@ describe('core: payload parsing', () => {
       ok: false, error: 'payload has no "flow"',
     });
     assert.deepEqual(extractMeasurement({ v: 1, at: 'never' }, { valuePath: 'v', tsPath: 'at', allowText: false }, 1), {
-      ok: false, error: 'timestamp "never" is not a date (from "at")',
+      ok: false, error: 'timestamp "never" is not a date between 2000 and 2100 (from "at")',
     });
     assert.deepEqual(extractMeasurement({ v: 1 }, { picked: 42, tsPath: 'auto', allowText: false }, 5), {
       ok: true, value: { value: 42, ts: 5, quality: undefined },

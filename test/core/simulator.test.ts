@@ -54,16 +54,25 @@ describe('core: simulator', () => {
     assert.notEqual(v[74], v[69]);
   });
 
+  it('fires every one-sample spike of a channel, each on its own schedule', () => {
+    const sim = new Simulator([flat()], [
+      { channel: 'x', kind: 'spike', atS: 1, durationS: 0, magnitude: 10 },
+      { channel: 'x', kind: 'spike', atS: 3, durationS: 0, magnitude: 20 },
+    ]);
+    assert.deepEqual(run(sim, 5).map((v) => v - 10), [0, 10, 0, 20, 0, 0]);
+  });
+
   it('validates channels and anomalies in words', () => {
     assert.deepEqual(validateChannels([]), ['the simulator has no channels']);
     const problems = validateChannels(
-      [flat({ name: 'a', waveform: 'sine', periodS: 0 }), flat({ name: 'a', noise: -1 }), { name: 'b', waveform: 'square' as never }],
+      [flat({ name: 'a', waveform: 'sine', periodS: 0 }), flat({ name: 'a', noise: -1, decimals: 200 }), { name: 'b', waveform: 'square' as never }],
       [{ channel: 'zz', kind: 'spike', atS: 0, durationS: 0, magnitude: 1 }],
     );
     assert.deepEqual(problems, [
       'channel 1 "a": a sine needs a period above 0 s',
       'channel 2 "a": the name is used twice',
       'channel 2 "a": noise cannot be negative',
+      'channel 2 "a": decimals must be a whole number from -1 (all) to 15',
       'channel 3 "b": waveform must be sine, random-walk, constant',
       'channel 3 "b": base must be a number',
       'channel 3 "b": amplitude must be a number',

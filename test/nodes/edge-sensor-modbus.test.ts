@@ -68,8 +68,11 @@ describe('nodes: edge-sensor Modbus source (TCP)', function () {
     await waitFor(() => lastStatus('s')?.fill === 'green', 'connected');
     const out = record('out');
     const completed = record('s-completed');
-    (helper.getNode('s') as { receive(m: object): void }).receive({ payload: 'poll', batch: 7 });
+    // stale reading fields on the trigger must not leak into the outputs
+    (helper.getNode('s') as { receive(m: object): void }).receive({ payload: 'poll', batch: 7, error: 'stale', unit: 'stale', quality: 'bad' });
     const got = await messages(out, 10);
+    assert.ok(got.every((m) => m.error === undefined), 'no stale error');
+    assert.deepEqual(got.map((m) => m.unit), PUMP_POINTS.map((p) => p.unit));
     assert.deepEqual(got.map((m) => m.topic), PUMP_POINTS.map((p) => `plant1/pump7/${p.name}`));
     assert.deepEqual(got.map((m) => m.payload), PUMP_POINTS.map((p) => VALUES[p.name]));
     assert.ok(got.every((m) => m.batch === 7 && m.quality === 'good'));
