@@ -312,7 +312,8 @@ function silence(client: ModbusRTU): void {
 /** "3=2000, 7=500" -> {3: 2000, 7: 500}; throws with a readable reason. */
 export function parseUnitTimeouts(text: string): Record<number, number> {
   const out: Record<number, number> = {};
-  for (const part of String(text ?? '').split(/[,;\s]+/).filter(Boolean)) {
+  const normalised = String(text ?? '').replace(/\s*([=:])\s*/g, '$1');
+  for (const part of normalised.split(/[,;\s]+/).filter(Boolean)) {
     const m = /^(\d{1,3})[=:](\d+)$/.exec(part);
     if (!m || Number(m[1]) > 255 || Number(m[2]) < 1) {
       throw new Error(`"${part}" is not unit=milliseconds (example: 3=2000)`);
