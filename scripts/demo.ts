@@ -3,6 +3,7 @@
  * a simulated Modbus TCP pump, and Node-RED with this package and the demo flow, then waits for Ctrl-C.
  *
  * Ports: EDGE_DEMO_PORT (editor, 1880), EDGE_DEMO_MQTT_PORT (1883), EDGE_DEMO_MODBUS_PORT (5020).
+ * User dir: EDGE_DEMO_USER_DIR (.demo in the repository).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { startNodeRed, NodeRedProcess } from './lib/node-red-process';
 import { portInUse } from './lib/net-util';
 
 const root = path.resolve(__dirname, '..', '..');
-const userDir = path.join(root, '.demo');
+const userDir = path.resolve(process.env.EDGE_DEMO_USER_DIR || path.join(root, '.demo'));
 const packageName = '@edge-intelligence/node-red-nodes';
 
 function portFromEnv(name: string, fallback: number): number {

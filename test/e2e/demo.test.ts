@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { spawn, ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import ModbusRTU from 'modbus-serial';
+import { REPO } from '../support/installed';
+import { freePort, portInUse, waitFor } from '../../scripts/lib/net-util';
+
+const DEMO = path.join(REPO, 'build', 'scripts', 'demo.js');
+
+interface Demo { child: ChildProcess; output: () => string; exited: Promise<number | null> }
+
+function startDemo(env: Record<string, string>): Demo {
+  const child = spawn(process.execPath, [DEMO], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout!.on('data', (d) => { text += d; });
+  child.stderr!.on('data', (d) => { text += d; });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => text, exited };
+}
+
+describe('e2e: the demo gateway (npm start)', function () {
+  this.timeout(120_000);
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-demo-'));
+  after(() => fs.rmSync(userDir, { recursive: true, force: true }));
+
+  it('starts the broker, the pump and Node-RED with the demo flow, serves data, and stops cleanly on Ctrl-C', async () => {
+    const ports = { editor: await freePort(), mqtt: await freePort(), modbus: await freePort() };
+    const demo = startDemo({
+      EDGE_DEMO_PORT: String(ports.editor), EDGE_DEMO_MQTT_PORT: String(ports.mqtt), EDGE_DEMO_MODBUS_PORT: String(ports.modbus),
+      EDGE_DEMO_USER_DIR: userDir,
+    });
+    try {
+      await waitFor(() => demo.output().includes('Edge Intelligence demo is running'), 'the banner', 60_000);
+      assert.match(demo.output(), new RegExp(`Node-RED editor +http://127\\.0\\.0\\.1:${ports.editor}/`));
+      assert.match(demo.output(), /\(demo flow deployed\)/);
+
+      const flows = await (await fetch(`http://127.0.0.1:${ports.editor}/flows`, { headers: { Accept: 'application/json' } })).json() as Array<Record<string, unknown>>;
+      assert.deepEqual(flows.filter((n) => n.type === 'edge-sensor').map((n) => n.source).sort(), ['modbus', 'mqtt', 'simulator']);
+      assert.equal(flows.find((n) => n.type === 'edge-modbus-device')!.port, ports.modbus);
+
+      // the simulated line publishes through the demo's broker
+      const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`);
+      const got: string[] = [];
+      sub.on('message', (topic, payload) => got.push(`${topic} ${payload}`));
+      await sub.subscribeAsync('plant1/#');
+      await waitFor(() => got.length > 0, 'a line 2 reading', 15_000);
+      assert.match(got[0], /^plant1\/line2\/telemetry \{"flow":[\d.]+,"level":[\d.]+\}$/);
+      await sub.endAsync();
+
+      // the pump answers Modbus with plausible values in both encodings
+      const client = new ModbusRTU();
+      await client.connectTCP('127.0.0.1', { port: ports.modbus });
+      client.setID(1);
+      const floats = Buffer.from((await client.readHoldingRegisters(0, 8)).buffer);
+      const scaled = (await client.readInputRegisters(0, 4)).data;
+      await new Promise<void>((r) => client.close(() => r()));
+      const temperature = floats.readFloatBE(4);
+      assert.ok(temperature > 40 && temperature < 90, `temperature ${temperature}`);
+      assert.ok(Math.abs(scaled[3] - floats.readFloatBE(12)) < 30, 'speed in both encodings');
+
+      demo.child.kill('SIGINT');
+      assert.equal(await demo.exited, 0);
+      for (const port of Object.values(ports)) assert.equal(await portInUse(port), false, `port ${port} released`);
+    } finally {
+      demo.child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses to start on a busy port and names it', async () => {
+    const blocker = net.createServer();
+    const busy = await freePort();
+    await new Promise<void>((r) => blocker.listen(busy, '127.0.0.1', () => r()));
+    try {
+      const demo = startDemo({
+        EDGE_DEMO_PORT: String(await freePort()), EDGE_DEMO_MQTT_PORT: String(busy), EDGE_DEMO_MODBUS_PORT: String(await freePort()),
+        EDGE_DEMO_USER_DIR: userDir,
+      });
+      assert.equal(await demo.exited, 1);
+      assert.match(demo.output(), new RegExp(`Cannot start the demo: mqtt port ${busy} already in use on 127\\.0\\.0\\.1\\.`));
+      assert.match(demo.output(), /EDGE_DEMO_MQTT_PORT/);
+    } finally {
+      blocker.close();
+    }
+  });
+});
