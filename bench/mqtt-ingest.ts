@@ -40,39 +40,35 @@ async function drained(meter: Meter): Promise<number> {
 }
 
 /**
- * Both subscribers hold a persistent session; the backlog is queued by the broker while they are away and then
- * drained as fast as the subscriber takes it, so the figure is the subscriber's capacity, not the publisher's.
+ * A bare mqtt.js subscriber with a persistent session: the backlog is queued by the broker while it is away and
+ * then drained as fast as the subscriber takes it, so the figure is the subscriber's capacity, not the
+ * publisher's. `handle` is its work per message; `meter` counts where the work ends.
  */
-async function bare(url: string): Promise<number> {
-  const options = { clientId: 'bench-bare', clean: false };
+async function bareDrain(url: string, clientId: string, handle: (topic: string, payload: Buffer) => void, meter: Meter): Promise<number> {
+  const options = { clientId, clean: false };
   const first = await mqtt.connectAsync(url, options);
   await first.subscribeAsync(TOPIC, { qos: 0 });
   await first.endAsync();
   await publishBacklog(url);
-  const meter = newMeter();
   const client = mqtt.connect(url, options);
-  client.on('message', (_t, payload) => { JSON.parse(payload.toString()); tick(meter); });
+  client.on('message', handle);
   const rate = await drained(meter);
   await client.endAsync();
   return rate;
 }
 
+async function bare(url: string): Promise<number> {
+  const meter = newMeter();
+  return bareDrain(url, 'bench-bare', (_t, payload) => { JSON.parse(payload.toString()); tick(meter); }, meter);
+}
+
 /** The floor of any Node-RED input node: a bare subscriber that only parses and sends each reading into the flow. */
 async function passThrough(url: string): Promise<number> {
   await deploy([{ id: 'in', type: 'helper', wires: [['out']] }, { id: 'out', type: 'helper', wires: [] }]);
-  const options = { clientId: 'bench-pass', clean: false };
-  const first = await mqtt.connectAsync(url, options);
-  await first.subscribeAsync(TOPIC, { qos: 0 });
-  await first.endAsync();
-  await publishBacklog(url);
   const meter = newMeter();
   node('out').on('input', () => tick(meter));
   const input = node('in');
-  const client = mqtt.connect(url, options);
-  client.on('message', (topic, payload) => input.send({ topic, payload: JSON.parse(payload.toString()) }));
-  const rate = await drained(meter);
-  await client.endAsync();
-  return rate;
+  return bareDrain(url, 'bench-pass', (topic, payload) => input.send({ topic, payload: JSON.parse(payload.toString()) }), meter);
 }
 
 async function sensor(url: string): Promise<number> {
