@@ -11,7 +11,7 @@ import { deploy, node } from './runtime';
 import { figure, Figure, median } from './report';
 
 const COUNT = 100_000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const TOPIC = 'bench/line1/temperature';
 
 interface Meter { count: number; first: number; last: number }

@@ -57,8 +57,20 @@ export function parsePayload(buf: Buffer, format: PayloadFormat, maxBytes: numbe
   }
 }
 
-/** Splits `a.b[0]["c d"]` into ['a', 'b', 0, 'c d']; throws on a malformed path. */
+const parsedPaths = new Map<string, Array<string | number>>();
+
+/** Splits `a.b[0]["c d"]` into ['a', 'b', 0, 'c d']; throws on a malformed path. Paths are parsed once. */
 export function parsePath(path: string): Array<string | number> {
+  let parts = parsedPaths.get(path);
+  if (!parts) {
+    parts = splitPath(path);
+    if (parsedPaths.size > 1000) parsedPaths.clear();
+    parsedPaths.set(path, parts);
+  }
+  return parts;
+}
+
+function splitPath(path: string): Array<string | number> {
   const parts: Array<string | number> = [];
   const re = /\s*(?:\.?([A-Za-z_$][\w$-]*)|\[(\d+)\]|\[\s*(["'])((?:\\.|(?!\3).)*)\3\s*\])/y;
   let i = 0;
