@@ -1,0 +1,289 @@
+/**
+ * Windows over one stream of samples (numbers, or objects of named numbers): count windows (N, hopping by M),
+ * time windows tumbling or hopping (aligned to the clock or to the first sample; processing or event time with an
+ * allowed lateness), and sliding time windows (one result per sample over the last T). Each field of an object
+ * payload gets its own statistics. Results carry the window bounds and, on request, a feature vector.
+ */
+import { WindowStats, StatisticKey, needsOrder } from './window-stats';
+
+export type WindowKind = 'count' | 'tumbling' | 'hopping' | 'sliding';
+
+export interface WindowOptions {
+  kind: WindowKind;
+  /** count: samples; time windows: ms */
+  size: number;
+  /** count: emit every `hop` samples (default size); hopping: ms between window starts */
+  hop?: number;
+  /** time windows: 'clock' = starts at multiples of the hop since 1970; 'first' = from the stream's first sample */
+  align: 'clock' | 'first';
+  /** event time: a window closes when a sample at least `lateness` ms past its end arrives */
+  time: 'processing' | 'event';
+  lateness: number;
+  statistics: StatisticKey[];
+  /** samples kept per window and field; beyond, samples are refused and counted */
+  maxSamples: number;
+}
+
+export type Sample = number | Record<string, number>;
+
+export interface WindowResult {
+  start: number;
+  end: number;
+  count: number;
+  /** statistics of a number stream, or per field for object samples */
+  stats: Record<string, number | null> | Record<string, Record<string, number | null>>;
+  /** the samples of each field (oldest first) with their times, for feature vectors */
+  samples: Map<string, { values: number[]; times: number[] }>;
+  /** true when flushed before its end (msg.flush, redeploy) */
+  partial: boolean;
+  /** fields in the order they were first seen */
+  fields: string[];
+  /** the stream's samples were numbers, not objects */
+  scalar: boolean;
+}
+
+export interface AddOutcome {
+  results: WindowResult[];
+  /** why the sample was not used: late (its window closed) or the window is full */
+  refused?: 'late' | 'full';
+}
+
+const SCALAR = '';
+
+/** Problems with window settings, in words (empty when valid). */
+export function validateWindow(o: WindowOptions): string[] {
+  const problems: string[] = [];
+  if (!['count', 'tumbling', 'hopping', 'sliding'].includes(o.kind)) problems.push('the window must be count, tumbling, hopping or sliding');
+  if (!(o.size > 0) || (o.kind === 'count' && !Number.isInteger(o.size))) {
+    problems.push(o.kind === 'count' ? 'a count window needs a whole number of samples above 0' : 'the window length must be above 0');
+  }
+  if (o.kind === 'count' && o.hop !== undefined && !(Number.isInteger(o.hop) && o.hop >= 1 && o.hop <= o.size)) {
+    problems.push('a count window hops by 1 to its size samples');
+  }
+  if (o.kind === 'hopping' && !(o.hop! > 0 && o.hop! <= o.size)) problems.push('a hopping window hops by more than 0 and at most its length');
+  else if (o.kind === 'hopping' && o.size / o.hop! > 1000) problems.push('a hopping window may overlap at most 1000 windows (length / hop)');
+  if (!(o.lateness >= 0)) problems.push('the allowed lateness cannot be negative');
+  if (!(Number.isInteger(o.maxSamples) && o.maxSamples >= 1)) problems.push('the sample limit must be a whole number above 0');
+  return problems;
+}
+
+/** The statistics of one window: one WindowStats per field. */
+class Fields {
+  readonly byField = new Map<string, WindowStats>();
+  /** message sequence number of each stored value, per field (count windows evict by message) */
+  readonly seqs = new Map<string, number[]>();
+  ordered = true;
+  private newest = -Infinity;
+
+  constructor(private readonly withOrder: boolean) {}
+
+  add(sample: Sample, t: number, seq: number): void {
+    if (t < this.newest) this.ordered = false;
+    this.newest = Math.max(this.newest, t);
+    const put = (field: string, x: number) => {
+      let w = this.byField.get(field);
+      if (!w) {
+        this.byField.set(field, (w = new WindowStats(this.withOrder)));
+        this.seqs.set(field, []);
+      }
+      w.add(x, t);
+      this.seqs.get(field)!.push(seq);
+    };
+    if (typeof sample === 'number') put(SCALAR, sample);
+    else for (const [field, x] of Object.entries(sample)) put(field, x);
+  }
+
+  /** Drops every value of messages before sequence number `seq`. */
+  evictBeforeSeq(seq: number): void {
+    for (const [field, w] of this.byField) {
+      const seqs = this.seqs.get(field)!;
+      let n = 0;
+      while (n < seqs.length && seqs[n] < seq) n++;
+      for (let i = 0; i < n; i++) w.evict();
+      if (n) seqs.splice(0, n);
+    }
+  }
+
+  evictBefore(t: number): void {
+    for (const [field, w] of this.byField) {
+      const before = w.count;
+      w.evictBefore(t);
+      this.seqs.get(field)!.splice(0, before - w.count);
+    }
+  }
+
+  largest(): number {
+    let n = 0;
+    for (const w of this.byField.values()) n = Math.max(n, w.count);
+    return n;
+  }
+}
+
+export class StreamWindows {
+  private seq = 0;
+  private count?: Fields;
+  /** open time windows by start */
+  private readonly open = new Map<number, Fields>();
+  private sliding?: Fields;
+  /** count windows: sequence number of the first sample of the window in progress */
+  private windowStartSeq = 0;
+  private firstTime: number | undefined;
+  /** end of the newest window already emitted: samples before it are late */
+  private closedUntil = -Infinity;
+  private watermark = -Infinity;
+  private readonly fieldOrder: string[] = [];
+  private scalar = true;
+  private readonly withOrder: boolean;
+  lastActivity = 0;
+  readonly counters = { late: 0, full: 0 };
+
+  constructor(readonly options: WindowOptions) {
+    this.withOrder = needsOrder(options.statistics);
+  }
+
+  private note(sample: Sample): void {
+    if (typeof sample === 'number') return;
+    this.scalar = false;
+    for (const f of Object.keys(sample)) if (!this.fieldOrder.includes(f)) this.fieldOrder.push(f);
+  }
+
+  /** Adds one sample at time t (ms); returns the windows it completed. */
+  add(sample: Sample, t: number, now = t): AddOutcome {
+    this.lastActivity = now;
+    this.note(sample);
+    const o = this.options;
+    const seq = this.seq++;
+    if (o.kind === 'count') {
+      const w = (this.count ??= new Fields(this.withOrder));
+      if (w.largest() >= o.maxSamples && o.size > o.maxSamples) return this.refuse('full');
+      w.add(sample, t, seq);
+      w.evictBeforeSeq(Math.max(seq - o.size + 1, this.windowStartSeq));
+      if (seq - this.windowStartSeq + 1 < o.size) return { results: [] };
+      // the next window starts `hop` samples later (tumbling: right after this one)
+      this.windowStartSeq += o.hop ?? o.size;
+      return { results: [this.result(w, NaN, NaN, false)] };
+    }
+    if (o.kind === 'sliding') {
+      const w = (this.sliding ??= new Fields(this.withOrder));
+      if (t < this.watermark) return this.refuse('late');
+      this.watermark = t;
+      w.evictBefore(t - o.size + 1);
+      if (w.largest() >= o.maxSamples) return this.refuse('full');
+      w.add(sample, t, seq);
+      return { results: [this.result(w, t - o.size, t, false)] };
+    }
+    // tumbling / hopping time windows
+    this.firstTime ??= t;
+    const results = o.time === 'event' ? this.closeUntil(t - o.lateness) : [];
+    // a sample is late when every window it belongs to has been emitted already
+    const starts = this.startsFor(t).filter((start) => start + o.size > this.closedUntil);
+    if (starts.length === 0) {
+      this.counters.late++;
+      return { results, refused: 'late' };
+    }
+    let full = false;
+    for (const start of starts) {
+      let w = this.open.get(start);
+      if (!w) this.open.set(start, (w = new Fields(this.withOrder)));
+      if (w.largest() >= o.maxSamples) full = true;
+      else w.add(sample, t, seq);
+    }
+    if (full) this.counters.full++;
+    return full ? { results, refused: 'full' } : { results };
+  }
+
+  private refuse(why: 'late' | 'full'): AddOutcome {
+    this.counters[why]++;
+    return { results: [], refused: why };
+  }
+
+  private get hopMs(): number {
+    return this.options.kind === 'hopping' ? this.options.hop! : this.options.size;
+  }
+
+  /** Starts of every window that contains time t. */
+  private startsFor(t: number): number[] {
+    const hop = this.hopMs;
+    const origin = this.options.align === 'first' ? this.firstTime! : 0;
+    const last = origin + Math.floor((t - origin) / hop) * hop;
+    const starts: number[] = [];
+    for (let s = last; s > t - this.options.size; s -= hop) starts.push(s);
+    return starts.reverse();
+  }
+
+  /** Emits every open time window that ends at or before `until`, oldest first. */
+  closeUntil(until: number): WindowResult[] {
+    this.watermark = Math.max(this.watermark, until);
+    const due = [...this.open.keys()].filter((s) => s + this.options.size <= until).sort((a, b) => a - b);
+    const results: WindowResult[] = [];
+    for (const start of due) {
+      const w = this.open.get(start)!;
+      this.open.delete(start);
+      this.closedUntil = Math.max(this.closedUntil, start + this.options.size);
+      results.push(this.result(w, start, start + this.options.size, false));
+    }
+    return results;
+  }
+
+  /** The current window(s) as they are (msg.flush, or a partial window on close); the stream starts afresh. */
+  flush(): WindowResult[] {
+    const results: WindowResult[] = [];
+    if (this.count && this.count.largest() > 0) results.push(this.result(this.count, NaN, NaN, true));
+    if (this.sliding && this.sliding.largest() > 0) results.push(this.result(this.sliding, this.watermark - this.options.size, this.watermark, true));
+    for (const start of [...this.open.keys()].sort((a, b) => a - b)) {
+      results.push(this.result(this.open.get(start)!, start, start + this.options.size, true));
+    }
+    this.reset();
+    return results;
+  }
+
+  reset(): void {
+    this.count = undefined;
+    this.sliding = undefined;
+    this.open.clear();
+    this.windowStartSeq = 0;
+    this.seq = 0;
+  }
+
+  private result(w: Fields, start: number, end: number, partial: boolean): WindowResult {
+    let windows = w.byField;
+    if (!w.ordered) {
+      // out-of-order samples (event time): order them by time so first, last and rate follow the clock
+      windows = new Map();
+      for (const [field, stats] of w.byField) {
+        const times = stats.times();
+        const values = stats.values();
+        const idx = times.map((_, i) => i).sort((a, b) => times[a] - times[b]);
+        const sorted = new WindowStats(this.withOrder);
+        for (const i of idx) sorted.add(values[i], times[i]);
+        windows.set(field, sorted);
+      }
+    }
+    const samples = new Map<string, { values: number[]; times: number[] }>();
+    let count = 0;
+    let first = Infinity;
+    let last = -Infinity;
+    const stats: Record<string, Record<string, number | null>> = {};
+    for (const [field, ws] of windows) {
+      stats[field] = ws.result(this.options.statistics);
+      samples.set(field, { values: ws.values(), times: ws.times() });
+      count = Math.max(count, ws.count);
+      if (ws.count) {
+        first = Math.min(first, ws.oldestTime());
+        last = Math.max(last, ws.newestTime());
+      }
+    }
+    const scalar = this.scalar;
+    return {
+      // count windows span their samples
+      start: Number.isNaN(start) ? first : start,
+      end: Number.isNaN(end) ? last : end,
+      count,
+      stats: scalar ? stats[SCALAR] ?? {} : stats,
+      samples,
+      partial,
+      fields: scalar ? [SCALAR] : [...this.fieldOrder],
+      scalar,
+    };
+  }
+}
