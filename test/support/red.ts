@@ -10,13 +10,14 @@ import helper = require('node-red-node-test-helper');
 import sensorNode = require('../../nodes/edge-sensor/edge-sensor');
 import brokerNode = require('../../nodes/edge-mqtt-broker/edge-mqtt-broker');
 import deviceNode = require('../../nodes/edge-modbus-device/edge-modbus-device');
+import aggregateNode = require('../../nodes/edge-aggregate/edge-aggregate');
 import { waitFor } from '../../scripts/lib/net-util';
 
 helper.init(require.resolve('node-red'));
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const catalogues: Record<string, unknown> = {};
-for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device']) {
+for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate']) {
   Object.assign(catalogues, JSON.parse(fs.readFileSync(path.join(repo, 'nodes', type, 'locales', 'en-US', `${type}.json`), 'utf8')));
 }
 
@@ -33,7 +34,7 @@ const withCatalogue = (module: NodeModule): NodeModule => (RED) => {
   module(RED);
 };
 
-export const ALL_NODES = [sensorNode, brokerNode, deviceNode].map(withCatalogue);
+export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode].map(withCatalogue);
 export { helper };
 
 export function startServer(): Promise<void> {

@@ -1,0 +1,56 @@
+/**
+ * Per-stream state with a cap: at most `max` streams, the least recently used one evicted to make room, so a
+ * flood of new topics cannot grow memory without bound.
+ */
+export class StreamTable<T> {
+  private readonly entries = new Map<string, T>();
+
+  constructor(
+    readonly max: number,
+    private readonly create: (key: string) => T,
+    /** called with the evicted stream, e.g. to flush it */
+    private readonly onEvict?: (key: string, state: T) => void,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The stream's state, created on first use; marks it as the most recently used. */
+  get(key: string): T {
+    let state = this.entries.get(key);
+    if (state !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, state);
+      return state;
+    }
+    if (this.entries.size >= this.max) {
+      const [oldest, oldestState] = this.entries.entries().next().value as [string, T];
+      this.entries.delete(oldest);
+      this.onEvict?.(oldest, oldestState);
+    }
+    state = this.create(key);
+    this.entries.set(key, state);
+    return state;
+  }
+
+  peek(key: string): T | undefined {
+    return this.entries.get(key);
+  }
+
+  delete(key: string): boolean {
+    return this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  keys(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  entriesList(): Array<[string, T]> {
+    return [...this.entries.entries()];
+  }
+}
