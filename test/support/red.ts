@@ -11,13 +11,14 @@ import sensorNode = require('../../nodes/edge-sensor/edge-sensor');
 import brokerNode = require('../../nodes/edge-mqtt-broker/edge-mqtt-broker');
 import deviceNode = require('../../nodes/edge-modbus-device/edge-modbus-device');
 import aggregateNode = require('../../nodes/edge-aggregate/edge-aggregate');
+import filterNode = require('../../nodes/edge-filter/edge-filter');
 import { waitFor } from '../../scripts/lib/net-util';
 
 helper.init(require.resolve('node-red'));
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const catalogues: Record<string, unknown> = {};
-for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate']) {
+for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate', 'edge-filter']) {
   Object.assign(catalogues, JSON.parse(fs.readFileSync(path.join(repo, 'nodes', type, 'locales', 'en-US', `${type}.json`), 'utf8')));
 }
 
@@ -34,7 +35,7 @@ const withCatalogue = (module: NodeModule): NodeModule => (RED) => {
   module(RED);
 };
 
-export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode].map(withCatalogue);
+export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode, filterNode].map(withCatalogue);
 export { helper };
 
 export function startServer(): Promise<void> {
