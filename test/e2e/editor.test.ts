@@ -50,9 +50,12 @@ describe('e2e: the editor in headless Chromium', function () {
   it('lists every node of the package under "edge intelligence", and the config nodes as config', async () => {
     const categories = await page.evaluate(() => {
       const w = window as unknown as { RED: { nodes: { getType(t: string): { category: string } | undefined } } };
-      return ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device'].map((t) => w.RED.nodes.getType(t)?.category);
+      return ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-mqtt-broker', 'edge-modbus-device'].map((t) => w.RED.nodes.getType(t)?.category);
     });
-    assert.deepEqual(categories, ['edge intelligence', 'config', 'config']);
+    assert.deepEqual(categories, ['edge intelligence', 'edge intelligence', 'edge intelligence', 'config', 'config']);
+    for (const type of ['edge-filter', 'edge-aggregate']) {
+      assert.equal(await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).count(), 1, `${type} in the palette`);
+    }
     const header = await page.locator('.red-ui-palette-node[data-palette-type="edge-sensor"]')
       .locator('xpath=ancestor::div[contains(@class,"red-ui-palette-category")]').locator('.red-ui-palette-header').innerText();
     assert.match(header.trim().toLowerCase(), /edge intelligence/);
@@ -129,6 +132,42 @@ describe('e2e: the editor in headless Chromium', function () {
       await page.click('#node-dialog-cancel');
       await page.waitForSelector('#node-input-source', { state: 'detached' });
     }
+  });
+
+  it('adds edge-filter and edge-aggregate, edits them in their dialogs and deploys them', async () => {
+    for (const [type, y] of [['edge-filter', 320], ['edge-aggregate', 420]] as const) {
+      await page.dragAndDrop(`.red-ui-palette-node[data-palette-type="${type}"]`, '#red-ui-workspace-chart', { targetPosition: { x: 300, y } });
+    }
+    const filterNode = page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group').nth(1);
+    await filterNode.locator('rect.red-ui-flow-node').dblclick();
+    await page.waitForSelector('#node-input-deadband');
+    await page.selectOption('#node-input-deadband', 'absolute');
+    await page.fill('#node-input-deadbandValue', '0.5');
+    await page.selectOption('#node-input-outlier', 'mad');
+    assert.equal(await page.locator('#node-input-stepAfter').isVisible(), true);
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-input-deadband', { state: 'detached' });
+
+    const aggregateNode = page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group').nth(2);
+    await aggregateNode.locator('rect.red-ui-flow-node').dblclick();
+    await page.waitForSelector('#node-input-window');
+    await page.selectOption('#node-input-window', 'count');
+    await page.fill('#node-input-size', '5');
+    await page.check('#edge-aggregate-stat-median');
+    await page.fill('#edge-aggregate-percentiles', 'p90,99');
+    await page.selectOption('#node-input-output', 'features');
+    assert.equal(await page.locator('#node-input-layout').isVisible(), true);
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-input-window', { state: 'detached' });
+
+    await page.click('#red-ui-header-button-deploy');
+    await page.waitForFunction(() => document.querySelectorAll('.red-ui-notification').length > 0, undefined, { timeout: 30_000 });
+    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 30_000 });
+    const flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
+    const f = flows.find((n) => n.type === 'edge-filter')!;
+    const a = flows.find((n) => n.type === 'edge-aggregate')!;
+    assert.deepEqual([f.deadband, f.deadbandValue, f.outlier], ['absolute', '0.5', 'mad']);
+    assert.deepEqual([a.window, a.size, a.statistics, a.output], ['count', '5', 'count,mean,min,max,stddev,median,p90,p99', 'features']);
   });
 
   it('raised no page error and logged no console error', () => {

@@ -8,7 +8,9 @@ import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { PumpDevice, PUMP_POINTS } from '../../scripts/lib/pump';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
 
-const TYPES = ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device'];
+const TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-mqtt-broker', 'edge-modbus-device'];
+/** the nodes shown in the palette, each with its own icon */
+const FLOW_TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate'];
 
 interface NodeSet { id: string; module: string; types: string[]; enabled: boolean; err?: string }
 
@@ -42,7 +44,7 @@ describe('e2e: the packed package in a Node-RED process', function () {
         assert.ok(files.includes(`dist/${type}/${f}`), `dist/${type}/${f} is packed`);
       }
     }
-    assert.ok(files.includes('dist/edge-sensor/icons/edge-sensor.svg'));
+    for (const type of FLOW_TYPES) assert.ok(files.includes(`dist/${type}/icons/${type}.svg`), `${type} icon packed`);
     assert.ok(files.includes('examples/edge-sensor-sources.json'));
     assert.ok(files.includes('LICENSE') && files.includes('README.md'));
     assert.deepEqual(files.filter((f) => /\.ts$|^test\/|^scripts\/|^bench\/|^build\//.test(f)), []);
@@ -61,10 +63,12 @@ describe('e2e: the packed package in a Node-RED process', function () {
 
   it('serves the node icon and the editor definitions', async () => {
     const icons = await red.api<Record<string, string[]>>('GET', '/icons');
-    assert.deepEqual(icons[PACKAGE], ['edge-sensor.svg']);
-    const svg = await fetch(`${red.url}/icons/${PACKAGE}/edge-sensor.svg`);
-    assert.equal(svg.status, 200);
-    assert.match(await svg.text(), /^<svg/);
+    assert.deepEqual([...icons[PACKAGE]].sort(), FLOW_TYPES.map((t) => `${t}.svg`).sort());
+    for (const type of FLOW_TYPES) {
+      const svg = await fetch(`${red.url}/icons/${PACKAGE}/${type}.svg`);
+      assert.equal(svg.status, 200);
+      assert.match(await svg.text(), /^<svg/);
+    }
     const html = await red.api<string>('GET', '/nodes', undefined, { Accept: 'text/html' });
     for (const type of TYPES) {
       assert.match(html, new RegExp(`registerType\\('${type}'`));
