@@ -39,7 +39,10 @@ describe('e2e: the demo gateway (npm start)', function () {
       assert.match(demo.output(), /\(demo flow deployed\)/);
 
       const flows = await (await fetch(`http://127.0.0.1:${ports.editor}/flows`, { headers: { Accept: 'application/json' } })).json() as Array<Record<string, unknown>>;
-      assert.deepEqual(flows.filter((n) => n.type === 'edge-sensor').map((n) => n.source).sort(), ['modbus', 'mqtt', 'simulator']);
+      assert.deepEqual(flows.filter((n) => n.type === 'edge-sensor').map((n) => n.source).sort(), ['modbus', 'modbus', 'mqtt', 'simulator']);
+      assert.equal(flows.filter((n) => n.type === 'edge-filter').length, 1);
+      assert.equal(flows.filter((n) => n.type === 'edge-aggregate').length, 2);
+      assert.equal(flows.filter((n) => n.type === 'edge-modbus-device').length, 1, 'the examples share one device');
       assert.equal(flows.find((n) => n.type === 'edge-modbus-device')!.port, ports.modbus);
 
       // the simulated line publishes through the demo's broker

@@ -45,7 +45,7 @@ describe('e2e: the packed package in a Node-RED process', function () {
       }
     }
     for (const type of FLOW_TYPES) assert.ok(files.includes(`dist/${type}/icons/${type}.svg`), `${type} icon packed`);
-    assert.ok(files.includes('examples/edge-sensor-sources.json'));
+    assert.ok(files.includes('examples/edge-sensor-sources.json') && files.includes('examples/edge-filter-aggregate.json'));
     assert.ok(files.includes('LICENSE') && files.includes('README.md'));
     assert.deepEqual(files.filter((f) => /\.ts$|^test\/|^scripts\/|^bench\/|^build\//.test(f)), []);
   });
@@ -83,6 +83,7 @@ describe('e2e: the packed package in a Node-RED process', function () {
     assert.ok(modules.includes(PACKAGE), `examples of ${modules.join(', ')}`);
     const listing = await red.api<unknown>('GET', `/library/examples/flows/${PACKAGE}`);
     assert.match(JSON.stringify(listing), /"edge-sensor-sources"/);
+    assert.match(JSON.stringify(listing), /"edge-filter-aggregate"/);
     const flow = await red.api<unknown[]>('GET', `/library/examples/flows/${PACKAGE}/edge-sensor-sources`);
     assert.ok(Array.isArray(flow) && flow.length > 5);
   });
