@@ -2,12 +2,13 @@
 import { startRuntime, stopRuntime } from './runtime';
 import { benchModbusPoll } from './modbus-poll';
 import { benchMqttIngest } from './mqtt-ingest';
+import { benchAggregate } from './aggregate';
 import { print } from './report';
 
 async function main(): Promise<void> {
   await startRuntime();
   try {
-    for (const bench of [benchModbusPoll, benchMqttIngest]) {
+    for (const bench of [benchModbusPoll, benchMqttIngest, benchAggregate]) {
       for (const f of await bench()) print(f);
     }
   } finally {

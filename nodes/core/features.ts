@@ -59,7 +59,7 @@ export function featureVector(result: WindowResult, statistics: StatisticKey[], 
         return [label(channel, s), v] as [string, number];
       });
     }
-    const samples = result.samples.get(result.scalar ? '' : channel);
+    const samples = result.samples(result.scalar ? '' : channel);
     if (!samples || samples.values.length === 0) throw new Error(`the window has no samples of "${channel}"`);
     let values: number[];
     if (o.source === 'raw') {

@@ -32,8 +32,8 @@ export interface WindowResult {
   count: number;
   /** statistics of a number stream, or per field for object samples */
   stats: Record<string, number | null> | Record<string, Record<string, number | null>>;
-  /** the samples of each field (oldest first) with their times, for feature vectors */
-  samples: Map<string, { values: number[]; times: number[] }>;
+  /** the samples of a field (oldest first) with their times, for feature vectors; copied only when asked for */
+  samples(field: string): { values: number[]; times: number[] } | undefined;
   /** true when flushed before its end (msg.flush, redeploy) */
   partial: boolean;
   /** fields in the order they were first seen */
@@ -71,7 +71,7 @@ export function validateWindow(o: WindowOptions): string[] {
 class Fields {
   readonly byField = new Map<string, WindowStats>();
   /** message sequence number of each stored value, per field (count windows evict by message) */
-  readonly seqs = new Map<string, number[]>();
+  readonly seqs = new Map<string, { items: number[]; head: number }>();
   ordered = true;
   private newest = -Infinity;
 
@@ -84,10 +84,10 @@ class Fields {
       let w = this.byField.get(field);
       if (!w) {
         this.byField.set(field, (w = new WindowStats(this.withOrder)));
-        this.seqs.set(field, []);
+        this.seqs.set(field, { items: [], head: 0 });
       }
       w.add(x, t);
-      this.seqs.get(field)!.push(seq);
+      this.seqs.get(field)!.items.push(seq);
     };
     if (typeof sample === 'number') put(SCALAR, sample);
     else for (const [field, x] of Object.entries(sample)) put(field, x);
@@ -97,10 +97,11 @@ class Fields {
   evictBeforeSeq(seq: number): void {
     for (const [field, w] of this.byField) {
       const seqs = this.seqs.get(field)!;
-      let n = 0;
-      while (n < seqs.length && seqs[n] < seq) n++;
-      for (let i = 0; i < n; i++) w.evict();
-      if (n) seqs.splice(0, n);
+      while (seqs.head < seqs.items.length && seqs.items[seqs.head] < seq) {
+        w.evict();
+        seqs.head++;
+      }
+      compact(seqs);
     }
   }
 
@@ -108,7 +109,9 @@ class Fields {
     for (const [field, w] of this.byField) {
       const before = w.count;
       w.evictBefore(t);
-      this.seqs.get(field)!.splice(0, before - w.count);
+      const seqs = this.seqs.get(field)!;
+      seqs.head += before - w.count;
+      compact(seqs);
     }
   }
 
@@ -116,6 +119,14 @@ class Fields {
     let n = 0;
     for (const w of this.byField.values()) n = Math.max(n, w.count);
     return n;
+  }
+}
+
+/** Drops the consumed front of a sequence list now and then (amortised O(1)). */
+function compact(seqs: { items: number[]; head: number }): void {
+  if (seqs.head > 1024 && seqs.head * 2 > seqs.items.length) {
+    seqs.items = seqs.items.slice(seqs.head);
+    seqs.head = 0;
   }
 }
 
@@ -259,14 +270,12 @@ export class StreamWindows {
         windows.set(field, sorted);
       }
     }
-    const samples = new Map<string, { values: number[]; times: number[] }>();
     let count = 0;
     let first = Infinity;
     let last = -Infinity;
     const stats: Record<string, Record<string, number | null>> = {};
     for (const [field, ws] of windows) {
       stats[field] = ws.result(this.options.statistics);
-      samples.set(field, { values: ws.values(), times: ws.times() });
       count = Math.max(count, ws.count);
       if (ws.count) {
         first = Math.min(first, ws.oldestTime());
@@ -280,7 +289,10 @@ export class StreamWindows {
       end: Number.isNaN(end) ? last : end,
       count,
       stats: scalar ? stats[SCALAR] ?? {} : stats,
-      samples,
+      samples: (field) => {
+        const ws = windows.get(field);
+        return ws && { values: ws.values(), times: ws.times() };
+      },
       partial,
       fields: scalar ? [SCALAR] : [...this.fieldOrder],
       scalar,
