@@ -50,6 +50,19 @@ export interface AddOutcome {
 
 const SCALAR = '';
 
+/** Statistics rounded to `digits` significant digits (0 = as computed): less to send, nothing a sensor can resolve lost. */
+export function roundStats<T extends WindowResult['stats']>(stats: T, digits: number): T {
+  if (!digits) return stats;
+  const round = (v: number | null) => (v === null ? null : Number(v.toPrecision(digits)));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(stats)) {
+    out[k] = v !== null && typeof v === 'object'
+      ? Object.fromEntries(Object.entries(v as Record<string, number | null>).map(([s, x]) => [s, round(x)]))
+      : round(v as number | null);
+  }
+  return out as T;
+}
+
 /** Problems with window settings, in words (empty when valid). */
 export function validateWindow(o: WindowOptions): string[] {
   const problems: string[] = [];

@@ -3,7 +3,7 @@
  * feature vector for ML. Output 1: one message per window; output 2: samples refused (late, window full).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { StreamWindows, WindowKind, WindowOptions, WindowResult, validateWindow } from '../core/windowing';
+import { StreamWindows, WindowKind, WindowOptions, WindowResult, roundStats, validateWindow } from '../core/windowing';
 import { StatisticKey, validateStatistics } from '../core/window-stats';
 import { featureVector, FeatureOptions, FeatureSource, FeatureLayout } from '../core/features';
 import { StreamTable } from '../core/stream-table';
@@ -29,6 +29,7 @@ interface AggregateDef extends NodeDef {
   channels: string;
   maxStreams: string;
   maxSamples: string;
+  precision: string;
 }
 
 type SendFn = (msg: Array<NodeMessage | NodeMessage[] | null> | NodeMessage) => void;
@@ -40,6 +41,8 @@ interface Settings {
   features?: FeatureOptions;
   partial: 'flush' | 'drop';
   maxStreams: number;
+  /** significant digits of the statistics sent (0 = all) */
+  precision: number;
 }
 
 /** From the editor's fields to settings, or a list of problems. */
@@ -71,10 +74,12 @@ function settingsFrom(def: AggregateDef, t: (k: string) => string): Settings {
   }
   const maxStreams = toInt(def.maxStreams, 1000);
   if (!(maxStreams >= 1)) problems.push(t('errors.maxStreams'));
+  const precision = toInt(def.precision, 0);
+  if (!(precision >= 0 && precision <= 17)) problems.push(t('errors.precision'));
   const key = (def.key || 'topic').trim();
   parsePath(key);
   if (problems.length) throw new Error(problems.join('; '));
-  return { windows, key, features, partial: def.partial === 'drop' ? 'drop' : 'flush', maxStreams };
+  return { windows, key, features, partial: def.partial === 'drop' ? 'drop' : 'flush', maxStreams, precision };
 }
 
 export = function register(RED: NodeAPI): void {
@@ -110,7 +115,7 @@ export = function register(RED: NodeAPI): void {
         msg.payload = f.vector;
         msg.features = f.names;
       } else {
-        msg.payload = r.stats;
+        msg.payload = roundStats(r.stats, settings!.precision);
       }
       return msg as NodeMessage;
     }

@@ -41,6 +41,14 @@ describe('nodes: edge-aggregate', function () {
     assert.deepEqual(m.payload, { temperature: { mean: 61, max: 62 }, pressure: { mean: 4.5, max: 5 }, running: { mean: 0.5, max: 1 } });
   });
 
+  it('rounds statistics to the significant digits asked for', async () => {
+    await load([aggregate({ window: 'count', size: '3', statistics: 'mean,stddev', precision: '4' }), recorder('out'), recorder('refused')]);
+    const out = record('out');
+    for (const [x, ts] of [[1, 1], [2, 2], [2, 3]]) send({ topic: 'r', payload: x, ts });
+    const [m] = await messages(out, 1);
+    assert.deepEqual(m.payload, { mean: 1.667, stddev: 0.4714 });
+  });
+
   it('refuses late samples with a reason on output 2', async () => {
     await load([aggregate({ lateness: '0.5' }), recorder('out'), recorder('refused')]);
     const refused = record('refused');
