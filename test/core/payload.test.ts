@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parsePayload, parsePath, getPath, toEpochMs, toQuality, toMeasurement, extractMeasurement } from '../../nodes/core/payload';
+import { parsePayload, parsePath, getPath, toEpochMs, toQuality, toMeasurement, extractMeasurement, toSample } from '../../nodes/core/payload';
 
 const buf = (s: string) => Buffer.from(s);
 
@@ -88,5 +88,15 @@ describe('core: payload parsing', () => {
     assert.deepEqual(extractMeasurement({ v: 1 }, { picked: 42, tsPath: 'auto', allowText: false }, 5), {
       ok: true, value: { value: 42, ts: 5, quality: undefined },
     });
+  });
+
+  it('turns payloads into samples for windows, refusing what is not numeric', () => {
+    assert.deepEqual(toSample(4.5), { ok: true, value: 4.5 });
+    assert.deepEqual(toSample(' 7 '), { ok: true, value: 7 });
+    assert.deepEqual(toSample({ t: 60, on: true, label: 'x', nested: { a: 1 }, bad: NaN }), { ok: true, value: { t: 60, on: 1 } });
+    assert.deepEqual(toSample(NaN), { ok: false, error: 'payload NaN is not a finite number' });
+    assert.deepEqual(toSample(Infinity), { ok: false, error: 'payload Infinity is not a finite number' });
+    assert.deepEqual(toSample({ label: 'x' }), { ok: false, error: 'the payload object has no numeric field' });
+    assert.deepEqual(toSample(undefined), { ok: false, error: 'the payload is missing' });
   });
 });
