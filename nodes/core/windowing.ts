@@ -22,6 +22,8 @@ export interface WindowOptions {
   statistics: StatisticKey[];
   /** samples kept per window and field; beyond, samples are refused and counted */
   maxSamples: number;
+  /** results carry copies of their samples (for feature vectors of raw or resampled samples) */
+  samples?: boolean;
 }
 
 export type Sample = number | Record<string, number>;
@@ -32,7 +34,7 @@ export interface WindowResult {
   count: number;
   /** statistics of a number stream, or per field for object samples */
   stats: Record<string, number | null> | Record<string, Record<string, number | null>>;
-  /** the samples of a field (oldest first) with their times, for feature vectors; copied only when asked for */
+  /** the samples of a field (oldest first) with their times, when the options ask for them */
   samples(field: string): { values: number[]; times: number[] } | undefined;
   /** true when flushed before its end (msg.flush, redeploy) */
   partial: boolean;
@@ -53,12 +55,13 @@ const SCALAR = '';
 /** Statistics rounded to `digits` significant digits (0 = as computed): less to send, nothing a sensor can resolve lost. */
 export function roundStats<T extends WindowResult['stats']>(stats: T, digits: number): T {
   if (!digits) return stats;
-  const round = (v: number | null) => (v === null ? null : Number(v.toPrecision(digits)));
+  // a count is exact; everything else is a measurement
+  const round = (name: string, v: number | null) => (v === null || name === 'count' ? v : Number(v.toPrecision(digits)));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(stats)) {
     out[k] = v !== null && typeof v === 'object'
-      ? Object.fromEntries(Object.entries(v as Record<string, number | null>).map(([s, x]) => [s, round(x)]))
-      : round(v as number | null);
+      ? Object.fromEntries(Object.entries(v as Record<string, number | null>).map(([name, x]) => [name, round(name, x)]))
+      : round(k, v as number | null);
   }
   return out as T;
 }
@@ -77,6 +80,7 @@ export function validateWindow(o: WindowOptions): string[] {
   else if (o.kind === 'hopping' && o.size / o.hop! > 1000) problems.push('a hopping window may overlap at most 1000 windows (length / hop)');
   if (!(o.lateness >= 0)) problems.push('the allowed lateness cannot be negative');
   if (!(Number.isInteger(o.maxSamples) && o.maxSamples >= 1)) problems.push('the sample limit must be a whole number above 0');
+  else if (o.kind === 'count' && o.size > o.maxSamples) problems.push(`a count window of ${o.size} samples is above the limit of ${o.maxSamples} samples per window`);
   return problems;
 }
 
@@ -115,7 +119,15 @@ class Fields {
         seqs.head++;
       }
       compact(seqs);
+      this.dropIfEmpty(field, w);
     }
+  }
+
+  /** A field that no longer has samples in the window goes, so fields seen once do not stay for good. */
+  private dropIfEmpty(field: string, w: WindowStats): void {
+    if (w.count > 0) return;
+    this.byField.delete(field);
+    this.seqs.delete(field);
   }
 
   evictBefore(t: number): void {
@@ -125,6 +137,7 @@ class Fields {
       const seqs = this.seqs.get(field)!;
       seqs.head += before - w.count;
       compact(seqs);
+      this.dropIfEmpty(field, w);
     }
   }
 
@@ -155,7 +168,9 @@ export class StreamWindows {
   /** end of the newest window already emitted: samples before it are late */
   private closedUntil = -Infinity;
   private watermark = -Infinity;
-  private readonly fieldOrder: string[] = [];
+  /** windows starting before this were already sent partial by a flush: what they get later is partial too */
+  private partialBefore = -Infinity;
+  private fieldOrder: string[] = [];
   private scalar = true;
   private readonly withOrder: boolean;
   lastActivity = 0;
@@ -183,9 +198,12 @@ export class StreamWindows {
       w.add(sample, t, seq);
       w.evictBeforeSeq(Math.max(seq - o.size + 1, this.windowStartSeq));
       if (seq - this.windowStartSeq + 1 < o.size) return { results: [] };
-      // the next window starts `hop` samples later (tumbling: right after this one)
+      const result = this.result(w, NaN, NaN, false);
+      // the next window starts `hop` samples later (tumbling: right after this one); what it does not hold goes now,
+      // so a flush cannot send this window a second time
       this.windowStartSeq += o.hop ?? o.size;
-      return { results: [this.result(w, NaN, NaN, false)] };
+      w.evictBeforeSeq(this.windowStartSeq);
+      return { results: [result] };
     }
     if (o.kind === 'sliding') {
       const w = (this.sliding ??= new Fields(this.withOrder));
@@ -194,13 +212,15 @@ export class StreamWindows {
       w.evictBefore(t - o.size + 1);
       if (w.largest() >= o.maxSamples) return this.refuse('full');
       w.add(sample, t, seq);
-      return { results: [this.result(w, t - o.size, t, false)] };
+      // the window holds (t - size, t]: as [start, end) in whole ms
+      return { results: [this.result(w, t - o.size + 1, t + 1, false)] };
     }
     // tumbling / hopping time windows
     this.firstTime ??= t;
     const results = o.time === 'event' ? this.closeUntil(t - o.lateness) : [];
     // a sample is late when every window it belongs to has been emitted already
-    const starts = this.startsFor(t).filter((start) => start + o.size > this.closedUntil);
+    const closed = Math.max(this.closedUntil, this.watermark);
+    const starts = this.startsFor(t).filter((start) => start + o.size > closed);
     if (starts.length === 0) {
       this.counters.late++;
       return { results, refused: 'late' };
@@ -231,7 +251,9 @@ export class StreamWindows {
     const origin = this.options.align === 'first' ? this.firstTime! : 0;
     const last = origin + Math.floor((t - origin) / hop) * hop;
     const starts: number[] = [];
-    for (let s = last; s > t - this.options.size; s -= hop) starts.push(s);
+    // aligned to the first sample, no window starts before the stream did
+    const earliest = this.options.align === 'first' ? this.firstTime! : -Infinity;
+    for (let s = last; s > t - this.options.size && s >= earliest; s -= hop) starts.push(s);
     return starts.reverse();
   }
 
@@ -244,29 +266,43 @@ export class StreamWindows {
       const w = this.open.get(start)!;
       this.open.delete(start);
       this.closedUntil = Math.max(this.closedUntil, start + this.options.size);
-      results.push(this.result(w, start, start + this.options.size, false));
+      results.push(this.result(w, start, start + this.options.size, start < this.partialBefore));
     }
     return results;
   }
 
-  /** The current window(s) as they are (msg.flush, or a partial window on close); the stream starts afresh. */
+  /**
+   * The current window(s) as they are (msg.flush, or a partial window on close), and the stream starts afresh.
+   * A sliding window has nothing pending: each of its results went out with its sample.
+   */
   flush(): WindowResult[] {
     const results: WindowResult[] = [];
     if (this.count && this.count.largest() > 0) results.push(this.result(this.count, NaN, NaN, true));
-    if (this.sliding && this.sliding.largest() > 0) results.push(this.result(this.sliding, this.watermark - this.options.size, this.watermark, true));
+    let flushedUntil = this.partialBefore;
     for (const start of [...this.open.keys()].sort((a, b) => a - b)) {
       results.push(this.result(this.open.get(start)!, start, start + this.options.size, true));
+      flushedUntil = Math.max(flushedUntil, start + this.options.size);
     }
+    const { closedUntil, watermark, firstTime } = this;
     this.reset();
+    // time keeps its course: what was late stays late, and a window reopened in a flushed period is partial
+    Object.assign(this, { closedUntil, watermark, firstTime, partialBefore: flushedUntil });
     return results;
   }
 
+  /** Forgets the stream entirely. */
   reset(): void {
     this.count = undefined;
     this.sliding = undefined;
     this.open.clear();
     this.windowStartSeq = 0;
     this.seq = 0;
+    this.closedUntil = -Infinity;
+    this.watermark = -Infinity;
+    this.partialBefore = -Infinity;
+    this.firstTime = undefined;
+    this.fieldOrder = [];
+    this.scalar = true;
   }
 
   private result(w: Fields, start: number, end: number, partial: boolean): WindowResult {
@@ -283,6 +319,9 @@ export class StreamWindows {
         windows.set(field, sorted);
       }
     }
+    // copied now: the window moves on as soon as this result is out
+    const copies = new Map<string, { values: number[]; times: number[] }>();
+    if (this.options.samples) for (const [field, ws] of windows) copies.set(field, { values: ws.values(), times: ws.times() });
     let count = 0;
     let first = Infinity;
     let last = -Infinity;
@@ -302,12 +341,9 @@ export class StreamWindows {
       end: Number.isNaN(end) ? last : end,
       count,
       stats: scalar ? stats[SCALAR] ?? {} : stats,
-      samples: (field) => {
-        const ws = windows.get(field);
-        return ws && { values: ws.values(), times: ws.times() };
-      },
+      samples: (field) => copies.get(field),
       partial,
-      fields: scalar ? [SCALAR] : [...this.fieldOrder],
+      fields: scalar ? [SCALAR] : this.fieldOrder.filter((f) => windows.has(f)),
       scalar,
     };
   }

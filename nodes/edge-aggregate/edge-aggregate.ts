@@ -56,7 +56,8 @@ function settingsFrom(def: AggregateDef, t: (k: string) => string): Settings {
     hop: kind === 'count' ? (String(def.hop ?? '').trim() ? toNumber(def.hop, NaN) : undefined)
       : kind === 'hopping' ? seconds(def.hop, NaN) : undefined,
     align: def.align === 'first' ? 'first' : 'clock',
-    time: def.time === 'event' ? 'event' : 'processing',
+    // count windows need no clock: they take msg.ts when a message has one (for slope and rate)
+    time: def.time === 'event' && kind !== 'count' ? 'event' : 'processing',
     lateness: seconds(def.lateness, 0),
     statistics,
     maxSamples: toInt(def.maxSamples, 100_000),
@@ -71,6 +72,7 @@ function settingsFrom(def: AggregateDef, t: (k: string) => string): Settings {
       channels: String(def.channels ?? '').split(/[,\s]+/).filter(Boolean),
     };
     if (features.source !== 'stats' && !(features.points >= 1 && features.points <= 100_000)) problems.push(t('errors.points'));
+    windows.samples = features.source !== 'stats';
   }
   const maxStreams = toInt(def.maxStreams, 1000);
   if (!(maxStreams >= 1)) problems.push(t('errors.maxStreams'));
@@ -175,7 +177,7 @@ export = function register(RED: NodeAPI): void {
         return done(new Error(t('errors.input', { topic: key, reason: sample.error })));
       }
       const now = Date.now();
-      let at = now;
+      let at = settings.windows.kind === 'count' && typeof m.ts === 'number' && Number.isFinite(m.ts) ? m.ts : now;
       if (settings.windows.time === 'event') {
         if (typeof m.ts !== 'number' || !Number.isFinite(m.ts)) {
           status.now(errorBadge(t('status.badInput')));

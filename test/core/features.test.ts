@@ -3,7 +3,7 @@ import { featureVector, resample } from '../../nodes/core/features';
 import { StreamWindows, WindowOptions } from '../../nodes/core/windowing';
 
 const opts = (o: Partial<WindowOptions>): WindowOptions => ({
-  kind: 'count', size: 4, align: 'clock', time: 'event', lateness: 0, statistics: ['mean', 'max'], maxSamples: 1000, ...o,
+  kind: 'count', size: 4, align: 'clock', time: 'event', lateness: 0, statistics: ['mean', 'max'], maxSamples: 1000, samples: true, ...o,
 });
 
 describe('core: feature vectors', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { StreamWindows, WindowOptions, WindowResult, validateWindow } from '../../nodes/core/windowing';
+import { StreamWindows, WindowOptions, WindowResult, validateWindow, roundStats } from '../../nodes/core/windowing';
 import { seededRandom } from '../../nodes/core/simulator';
 
 const opts = (o: Partial<WindowOptions>): WindowOptions => ({
@@ -122,11 +122,51 @@ describe('core: windows', () => {
     }
   });
 
+  it('sends a count window once: a flush right after it sends nothing more', () => {
+    const w = new StreamWindows(opts({ kind: 'count', size: 2 }));
+    assert.equal(feed(w, [[1, 1], [3, 2]]).length, 1);
+    assert.deepEqual(w.flush(), []);
+  });
+
+  it('drops fields that leave the window, and defaults feature channels to the window\'s own fields', () => {
+    const w = new StreamWindows(opts({ kind: 'count', size: 1, statistics: ['mean'] }));
+    w.add({ a: 1, extra: 5 }, 1);
+    const [r] = w.add({ a: 2 }, 2).results;
+    assert.deepEqual(r.stats, { a: { mean: 2 } });
+    assert.deepEqual(r.fields, ['a']);
+  });
+
+  it('enforces the lateness even for windows never opened, and hopping windows aligned to the first sample start at it', () => {
+    const late = new StreamWindows(opts({ size: 10, lateness: 0 }));
+    late.add(1, 5);
+    late.add(1, 25);
+    assert.deepEqual(late.add(1, 15), { results: [], refused: 'late' });
+    const hop = new StreamWindows(opts({ kind: 'hopping', size: 10, hop: 2, align: 'first', statistics: ['count'] }));
+    const results = feed(hop, [[1, 100], [1, 111]]);
+    assert.deepEqual(results.map((r) => r.start), [100]);
+  });
+
+  it('after a flush, a window reopened in the flushed period is partial; a reset forgets everything', () => {
+    const w = new StreamWindows(opts({ size: 10_000 }));
+    w.add(1, 1000);
+    assert.equal(w.flush()[0].partial, true);
+    w.add(2, 2000);
+    const [again] = w.add(3, 10_000).results;
+    assert.deepEqual([again.start, again.count, again.partial], [0, 1, true]);
+    w.reset();
+    assert.equal(w.add(4, 5).refused, undefined, 'no late threshold after a reset');
+  });
+
+  it('rounds statistics but never the count', () => {
+    assert.deepEqual(roundStats({ count: 137, mean: 1.23456 }, 2), { count: 137, mean: 1.2 });
+  });
+
   it('validates settings in words', () => {
     assert.deepEqual(validateWindow(opts({ kind: 'count', size: 2.5, hop: 3 })), [
       'a count window needs a whole number of samples above 0', 'a count window hops by 1 to its size samples',
     ]);
     assert.deepEqual(validateWindow(opts({ kind: 'hopping', size: 1000, hop: 0 })), ['a hopping window hops by more than 0 and at most its length']);
     assert.deepEqual(validateWindow(opts({})), []);
+    assert.deepEqual(validateWindow(opts({ kind: 'count', size: 500, maxSamples: 100 })), ['a count window of 500 samples is above the limit of 100 samples per window']);
   });
 });

@@ -97,7 +97,7 @@ describe('nodes: edge-aggregate', function () {
   });
 
   it('rejects bad input with a clear error and keeps running', async () => {
-    await load([aggregate({ window: 'count', size: '2' }), recorder('out'), recorder('refused'), ...watchers('agg')]);
+    await load([aggregate(), recorder('out'), recorder('refused'), ...watchers('agg')]);
     const caught = record('agg-caught');
     const out = record('out');
     send({ topic: 'a', payload: 'hot', ts: 1 });
@@ -106,6 +106,7 @@ describe('nodes: edge-aggregate', function () {
     send({ topic: 'a', payload: 1 });
     send({ topic: 'a', payload: 1, ts: 1 });
     send({ topic: 'a', payload: 3, ts: 2 });
+    send({ topic: 'a', payload: 9, ts: 1000 }); // closes [0, 1000)
     const errs = await messages(caught, 4);
     assert.deepEqual(errs.map((e) => e.error.message), [
       'Error: cannot aggregate the message on a: payload "hot" is not numeric',
