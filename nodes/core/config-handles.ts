@@ -20,10 +20,15 @@ export interface ModbusDeviceHandle extends SharedConnectionHandle<ModbusConnect
   defaultUnitId: number;
 }
 
-/** Whole number from a config field (editor fields arrive as strings). */
+/**
+ * Whole number from a config field (editor fields arrive as strings); "1e5" is 100000, and anything that is not a
+ * whole number as a whole ("12abc", "1.5") falls back, never to a part of it.
+ */
 export function toInt(v: unknown, fallback: number): number {
-  const n = typeof v === 'number' ? v : parseInt(String(v ?? '').trim(), 10);
-  return Number.isFinite(n) ? n : fallback;
+  const text = String(v ?? '').trim();
+  if (typeof v !== 'number' && text === '') return fallback;
+  const n = typeof v === 'number' ? v : Number(text);
+  return Number.isInteger(n) ? n : fallback;
 }
 
 /** Number from a config field; NaN when it is not one, so validation can name it. */

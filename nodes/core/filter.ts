@@ -22,6 +22,11 @@ export interface FilterOptions {
   outlierThreshold: number;
   /** this many outliers in a row on the same side are a real step: accepted, and the window restarts from them */
   stepAfter: number;
+  /**
+   * the smallest spread the outlier test assumes (the sensor's resolution): quantised data whose window is mostly
+   * one value would otherwise make every other value an outlier
+   */
+  outlierResolution?: number;
   deadband: DeadbandMode;
   deadbandValue: number;
   /** compare with the last value sent, or with the last value received */
@@ -47,6 +52,7 @@ export function validateFilter(o: FilterOptions): string[] {
   if (o.max !== undefined && !Number.isFinite(o.max)) problems.push('the maximum must be a number');
   if (o.min !== undefined && o.max !== undefined && o.min > o.max) problems.push('the minimum is above the maximum');
   if (o.outlier !== 'none') {
+    if (o.outlierResolution !== undefined && !(o.outlierResolution >= 0)) problems.push('the resolution cannot be negative');
     if (!(Number.isInteger(o.outlierWindow) && o.outlierWindow >= 5 && o.outlierWindow <= 10_000)) problems.push('the outlier window must be 5 to 10000 samples');
     if (!(o.outlierThreshold > 0)) problems.push('the outlier threshold must be above 0');
     if (!(Number.isInteger(o.stepAfter) && o.stepAfter >= 1)) problems.push('a step is accepted after a whole number of samples, at least 1');
@@ -62,19 +68,22 @@ function median(sorted: number[]): number {
   return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
-/** How far x lies from the window: |z| (mean/stddev) or the robust z of the median and MAD. */
-export function outlierScore(window: number[], x: number, method: 'zscore' | 'mad'): number {
+/**
+ * How far x lies from the window: |z| (mean/stddev) or the robust z of the median and MAD. The spread is at least
+ * `resolution`; with no spread at all, any other value is infinitely far.
+ */
+export function outlierScore(window: number[], x: number, method: 'zscore' | 'mad', resolution = 0): number {
   if (method === 'zscore') {
     const mean = window.reduce((s, v) => s + v, 0) / window.length;
-    const sd = Math.sqrt(window.reduce((s, v) => s + (v - mean) ** 2, 0) / window.length);
+    const sd = Math.max(resolution, Math.sqrt(window.reduce((s, v) => s + (v - mean) ** 2, 0) / window.length));
     if (sd === 0) return x === mean ? 0 : Infinity;
     return Math.abs(x - mean) / sd;
   }
   const sorted = [...window].sort((a, b) => a - b);
   const m = median(sorted);
-  const mad = median(sorted.map((v) => Math.abs(v - m)).sort((a, b) => a - b));
-  if (mad === 0) return x === m ? 0 : Infinity;
   // 0.6745 makes the MAD of normal data comparable with its standard deviation
+  const mad = Math.max(0.6745 * resolution, median(sorted.map((v) => Math.abs(v - m)).sort((a, b) => a - b)));
+  if (mad === 0) return x === m ? 0 : Infinity;
   return (0.6745 * Math.abs(x - m)) / mad;
 }
 
@@ -86,15 +95,21 @@ export class StreamFilter {
   private lastSent: number | undefined;
   private lastSentAt = -Infinity;
   private rateStart = -Infinity;
-  private held: number[] = [];
+  /** rate limit 'latest'/'average': the values of the interval, as a running sum (memory stays flat) */
+  private held = { count: 0, sum: 0, last: 0 };
   /** quality of the last value sent (a heartbeat repeats it) */
   private sentQuality: Quality | undefined;
+  /** the newest value that passed the checks (a heartbeat sends it, not an older one) */
+  private lastAccepted: number | undefined;
+  /** inputs were rejected since the last send: a heartbeat then says the value is uncertain */
+  private rejectedSinceSend = false;
   readonly counters: Record<RejectReason, number> = { quality: 0, 'not-numeric': 0, range: 0, outlier: 0, deadband: 0, rate: 0 };
 
   constructor(readonly o: FilterOptions) {}
 
   private reject(reason: RejectReason, detail: string): Decision {
     this.counters[reason]++;
+    if (reason !== 'deadband' && reason !== 'rate') this.rejectedSinceSend = true;
     return { action: 'reject', reason, detail };
   }
 
@@ -128,8 +143,11 @@ export class StreamFilter {
     }
     const previousInput = this.lastInput;
     this.lastInput = x;
+    this.lastAccepted = x;
     const heartbeatDue = this.o.heartbeatMs > 0 && now - this.lastSentAt >= this.o.heartbeatMs;
-    if (this.o.deadband !== 'none' && !heartbeatDue && note !== 'step') {
+    // a change of quality is news even when the value did not move
+    const qualityChanged = (outQuality ?? 'good') !== (this.sentQuality ?? 'good');
+    if (this.o.deadband !== 'none' && !heartbeatDue && note !== 'step' && !qualityChanged) {
       const ref = this.o.deadbandCompare === 'input' ? previousInput : this.lastSent;
       if (ref !== undefined) {
         const band = this.o.deadband === 'absolute' ? this.o.deadbandValue : (Math.abs(ref) * this.o.deadbandValue) / 100;
@@ -139,29 +157,36 @@ export class StreamFilter {
     if (this.o.rate !== 'none') {
       const inInterval = now - this.rateStart < this.o.rateMs;
       if (this.o.rate === 'first') {
-        if (inInterval) return this.reject('rate', 'a value was already sent in this interval');
+        if (inInterval) {
+          // not received as far as the deadband is concerned: the next value is compared with the one before
+          this.lastInput = previousInput;
+          return this.reject('rate', 'a value was already sent in this interval');
+        }
         this.rateStart = now;
       } else {
-        if (!inInterval && this.held.length === 0) this.rateStart = now;
-        this.held.push(x);
-        this.sentQuality = outQuality;
+        if (!inInterval && this.held.count === 0) this.rateStart = now;
+        this.held = { count: this.held.count + 1, sum: this.held.sum + x, last: x };
+        this.heldQuality = outQuality;
         return { action: 'hold' };
       }
     }
     return this.sent(x, outQuality, now, note);
   }
 
+  private heldQuality: Quality | undefined;
+
   private sent(x: number, quality: Quality | undefined, now: number, note?: 'clamped' | 'step'): Decision {
     this.lastSent = x;
     this.lastSentAt = now;
     this.sentQuality = quality;
+    this.rejectedSinceSend = false;
     return note ? { action: 'pass', value: x, quality, note } : { action: 'pass', value: x, quality };
   }
 
   /** Outlier test against the rolling window; a run of outliers on one side becomes the new level. */
   private checkOutlier(x: number): 'ok' | 'outlier' | 'step' {
     const warm = this.history.length >= Math.min(this.o.outlierWindow, 5);
-    const score = warm ? outlierScore(this.history, x, this.o.outlier as 'zscore' | 'mad') : 0;
+    const score = warm ? outlierScore(this.history, x, this.o.outlier as 'zscore' | 'mad', this.o.outlierResolution ?? 0) : 0;
     if (score <= this.o.outlierThreshold) {
       this.pendingStep = [];
       this.stepSide = 0;
@@ -187,19 +212,22 @@ export class StreamFilter {
 
   /**
    * What the clock owes now: the end of a rate-limit interval (latest or average of the held values), or a
-   * heartbeat repeating the last value sent.
+   * heartbeat with the newest accepted value, marked uncertain when inputs were rejected since the last send.
    */
   due(now: number): { value: number; quality?: Quality; heartbeat?: true } | undefined {
-    if (this.held.length > 0 && now - this.rateStart >= this.o.rateMs) {
-      const value = this.o.rate === 'average' ? this.held.reduce((s, v) => s + v, 0) / this.held.length : this.held[this.held.length - 1];
-      this.held = [];
+    if (this.held.count > 0 && now - this.rateStart >= this.o.rateMs) {
+      const value = this.o.rate === 'average' ? this.held.sum / this.held.count : this.held.last;
+      this.held = { count: 0, sum: 0, last: 0 };
       this.rateStart = now;
-      const d = this.sent(value, this.sentQuality, now) as { value: number; quality?: Quality };
+      const d = this.sent(value, this.heldQuality, now) as { value: number; quality?: Quality };
       return { value: d.value, quality: d.quality };
     }
-    if (this.o.heartbeatMs > 0 && this.lastSent !== undefined && this.held.length === 0 && now - this.lastSentAt >= this.o.heartbeatMs) {
+    if (this.o.heartbeatMs > 0 && this.lastSent !== undefined && this.held.count === 0 && now - this.lastSentAt >= this.o.heartbeatMs) {
+      const value = this.lastAccepted ?? this.lastSent;
+      const quality: Quality | undefined = this.rejectedSinceSend ? 'uncertain' : this.sentQuality;
+      this.lastSent = value;
       this.lastSentAt = now;
-      return { value: this.lastSent, quality: this.sentQuality, heartbeat: true };
+      return { value, quality, heartbeat: true };
     }
     return undefined;
   }

@@ -21,6 +21,7 @@ interface FilterDef extends NodeDef {
   outlierWindow: string;
   outlierThreshold: string;
   stepAfter: string;
+  outlierResolution: string;
   deadband: string;
   deadbandValue: string;
   deadbandCompare: string;
@@ -52,6 +53,7 @@ function optionsFrom(def: FilterDef): FilterOptions {
     outlierWindow: toInt(def.outlierWindow, 30),
     outlierThreshold: toNumber(def.outlierThreshold, 4),
     stepAfter: toInt(def.stepAfter, 3),
+    outlierResolution: toNumber(def.outlierResolution, 0),
     deadband: (['absolute', 'percent'].includes(def.deadband) ? def.deadband : 'none') as FilterOptions['deadband'],
     deadbandValue: toNumber(def.deadbandValue, 0),
     deadbandCompare: def.deadbandCompare === 'input' ? 'input' : 'sent',
@@ -107,7 +109,8 @@ export = function register(RED: NodeAPI): void {
         for (const [, stream] of streams.entriesList()) {
           const due = stream.filter.due(now);
           if (!due || !stream.template) continue;
-          const extra: Record<string, unknown> = due.heartbeat ? { heartbeat: true, ts: now } : { ts: now };
+          // a heartbeat states the value now; a rate-limited value keeps the time of its measurement
+          const extra: Record<string, unknown> = due.heartbeat ? { heartbeat: true, ts: now } : {};
           node.send([output(stream.template, due.value, due.quality, extra), null]);
           showPassed(due.value);
         }

@@ -82,6 +82,36 @@ describe('core: filter', () => {
     assert.ok(outlierScore(window, 100, 'zscore') < 3);
   });
 
+  it('passes a change of quality even inside the deadband', () => {
+    const f = new StreamFilter(opts({ quality: 'all', deadband: 'absolute', deadbandValue: 1 }));
+    assert.equal(f.process(5, 'good', 0).action, 'pass');
+    assert.deepEqual(f.process(5.1, 'bad', 1), { action: 'pass', value: 5.1, quality: 'bad' });
+    assert.equal(f.process(5.2, 'bad', 2).action, 'reject');
+  });
+
+  it('takes a resolution so quantised data is not all outliers', () => {
+    const window = [20, 20, 20, 20, 20, 20, 20, 20.1, 20, 20];
+    assert.equal(outlierScore(window, 20.1, 'mad'), Infinity);
+    assert.ok(outlierScore(window, 20.1, 'mad', 0.1) < 2);
+    assert.ok(outlierScore(window, 25, 'mad', 0.1) > 30);
+  });
+
+  it('does not let a rate-limited value become the deadband reference', () => {
+    const f = new StreamFilter(opts({ deadband: 'absolute', deadbandValue: 0.5, deadbandCompare: 'input', rate: 'first', rateMs: 1000 }));
+    assert.equal(f.process(10, undefined, 0).action, 'pass');
+    assert.deepEqual(f.process(20, undefined, 100), { action: 'reject', reason: 'rate', detail: 'a value was already sent in this interval' });
+    assert.equal(f.process(20, undefined, 1200).action, 'pass', 'the step is not lost');
+  });
+
+  it('heartbeats carry the newest accepted value, and say uncertain after rejections', () => {
+    const f = new StreamFilter(opts({ deadband: 'absolute', deadbandValue: 1, heartbeatMs: 1000, min: 0, max: 100 }));
+    f.process(5, undefined, 0);
+    f.process(5.5, undefined, 100); // held back by the deadband, but accepted
+    assert.deepEqual(f.due(1000), { value: 5.5, quality: undefined, heartbeat: true });
+    f.process(500, undefined, 1100); // out of range
+    assert.deepEqual(f.due(2000), { value: 5.5, quality: 'uncertain', heartbeat: true });
+  });
+
   it('validates settings in words', () => {
     assert.deepEqual(validateFilter(opts({ min: 5, max: 1, outlier: 'mad', outlierWindow: 2, rate: 'latest', rateMs: 0 })), [
       'the minimum is above the maximum', 'the outlier window must be 5 to 10000 samples', 'the rate-limit interval must be above 0',

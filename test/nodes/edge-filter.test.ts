@@ -48,9 +48,9 @@ describe('nodes: edge-filter', function () {
   it('rate limits to the average per interval, sent on the clock', async () => {
     await load([filter({ rate: 'average', rateInterval: '0.3' }), recorder('out'), recorder('rejected')]);
     const out = record('out');
-    for (const x of [1, 2, 3, 6]) send({ topic: 'r', payload: x, extra: 'kept' });
+    for (const x of [1, 2, 3, 6]) send({ topic: 'r', payload: x, extra: 'kept', ts: 1000 + x });
     const [m] = await messages(out, 1, 'the average', 3000);
-    assert.deepEqual([m.topic, m.payload, m.extra], ['r', 3, 'kept']);
+    assert.deepEqual([m.topic, m.payload, m.extra, m.ts], ['r', 3, 'kept', 1006], 'the time of the last measurement is kept');
     await delay(400);
     assert.equal(out.messages.length, 1, 'nothing more without new values');
   });
