@@ -168,13 +168,21 @@ export class AlarmSet {
     return { records };
   }
 
-  /** A measurement: every alarm whose value is in the message is evaluated. */
-  ingest(msg: Record<string, unknown>, now: number): AlarmRecord[] {
+  /**
+   * A measurement: every alarm whose value is in the message is evaluated. Values an alarm cannot judge (text for
+   * a limit) are reported into `problems`.
+   */
+  ingest(msg: Record<string, unknown>, now: number, problems?: string[]): AlarmRecord[] {
     const records: AlarmRecord[] = [];
     const ts = typeof msg.ts === 'number' ? msg.ts : now;
     for (const a of this.alarms.values()) {
       const value = a.config.kind === 'bad-quality' || a.config.kind === 'stale' ? getPath(msg, a.config.path) ?? msg.payload : getPath(msg, a.config.path);
       if (value === undefined && a.config.kind !== 'bad-quality' && a.config.kind !== 'stale') continue;
+      const numeric = a.config.kind !== 'flag' && a.config.kind !== 'bad-quality' && a.config.kind !== 'stale';
+      if (numeric && !(typeof value === 'number' && Number.isFinite(value))) {
+        problems?.push(`alarm "${a.config.id}": value ${JSON.stringify(value) ?? String(value)} at ${a.config.path} is not a number`);
+        continue;
+      }
       a.lastValue = value;
       const setpoint = typeof msg.setpoint === 'number' ? msg.setpoint : undefined;
       const change = a.rule.sample({ value, quality: msg.quality as 'good' | 'uncertain' | 'bad' | undefined, ts, setpoint }, now);

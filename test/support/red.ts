@@ -12,13 +12,14 @@ import brokerNode = require('../../nodes/edge-mqtt-broker/edge-mqtt-broker');
 import deviceNode = require('../../nodes/edge-modbus-device/edge-modbus-device');
 import aggregateNode = require('../../nodes/edge-aggregate/edge-aggregate');
 import filterNode = require('../../nodes/edge-filter/edge-filter');
+import alarmNode = require('../../nodes/edge-alarm/edge-alarm');
 import { waitFor } from '../../scripts/lib/net-util';
 
 helper.init(require.resolve('node-red'));
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const catalogues: Record<string, unknown> = {};
-for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate', 'edge-filter']) {
+for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate', 'edge-filter', 'edge-alarm']) {
   Object.assign(catalogues, JSON.parse(fs.readFileSync(path.join(repo, 'nodes', type, 'locales', 'en-US', `${type}.json`), 'utf8')));
 }
 
@@ -35,7 +36,7 @@ const withCatalogue = (module: NodeModule): NodeModule => (RED) => {
   module(RED);
 };
 
-export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode, filterNode].map(withCatalogue);
+export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode].map(withCatalogue);
 export { helper };
 
 export function startServer(): Promise<void> {

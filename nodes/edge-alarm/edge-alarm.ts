@@ -1,0 +1,151 @@
+/**
+ * edge-alarm: named alarms on values of incoming messages, with the ISA-18.2 lifecycle (acknowledge, latch, shelve,
+ * suppress, out of service), chatter and flood handling, and state kept on disk across restarts.
+ * Output 1: alarm events (the audit trail); output 2: the summary, on change and on request.
+ */
+import path from 'node:path';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { AlarmConfig, AlarmRecord, AlarmSet, Command, validateAlarms } from '../core/alarm-set';
+import { RuleKind } from '../core/alarm-rules';
+import { loadJson, saveJson } from '../core/json-store';
+import { toInt, toNumber } from '../core/config-handles';
+import { errorBadge, shortText, StatusBadge } from '../core/status';
+import { errorText } from '../core/errors';
+
+interface AlarmDef extends NodeDef {
+  alarms: Array<Record<string, unknown>>;
+  floodMax: string;
+  floodMinutes: string;
+  chatterMax: string;
+  chatterSeconds: string;
+  persist: boolean;
+}
+
+type SendFn = (msg: Array<NodeMessage | NodeMessage[] | null>) => void;
+type DoneFn = (err?: Error) => void;
+
+/** Editor rows carry strings; the alarm set wants numbers. */
+function configsFrom(rows: Array<Record<string, unknown>>): AlarmConfig[] {
+  return (rows ?? []).map((r) => ({
+    id: String(r.id ?? '').trim(),
+    path: String(r.path ?? 'payload').trim() || 'payload',
+    kind: String(r.kind ?? 'high') as RuleKind,
+    limit: toNumber(r.limit, 0),
+    setpoint: r.setpoint === undefined || r.setpoint === '' ? undefined : toNumber(r.setpoint, NaN),
+    deadband: toNumber(r.deadband, 0),
+    onDelayMs: toNumber(r.onDelay, 0) * 1000,
+    offDelayMs: toNumber(r.offDelay, 0) * 1000,
+    priority: toInt(r.priority, 500),
+    message: String(r.message ?? '') || '{{id}}: {{value}}',
+    latching: r.latching === true || r.latching === 'true',
+    unit: r.unit ? String(r.unit) : undefined,
+  }));
+}
+
+export = function register(RED: NodeAPI): void {
+  function EdgeAlarm(this: Node, def: AlarmDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const t = (key: string, vars?: Record<string, unknown>) => RED._(`edge-alarm.${key}`, vars as Record<string, string>);
+    let set: AlarmSet | undefined;
+    try {
+      const configs = configsFrom(def.alarms);
+      const problems = validateAlarms(configs);
+      if (problems.length) throw new Error(problems.join('; '));
+      set = new AlarmSet(configs, {
+        flood: { max: Math.max(1, toInt(def.floodMax, 10)), windowMs: Math.max(1, toNumber(def.floodMinutes, 10)) * 60_000 },
+        chatter: { max: Math.max(1, toInt(def.chatterMax, 5)), windowMs: Math.max(1, toNumber(def.chatterSeconds, 60)) * 1000 },
+      }, Date.now());
+    } catch (err) {
+      node.error(t('errors.config', { problems: errorText(err) }));
+      node.status(errorBadge(t('status.config')));
+    }
+
+    // state on disk, next to the flows, so an unacknowledged alarm survives a deploy, a restart and a power cut
+    const settings = RED.settings as unknown as { userDir?: string; edgeIntelligenceStateDir?: string };
+    const stateDir = settings.edgeIntelligenceStateDir ?? path.join(settings.userDir ?? process.cwd(), 'edge-intelligence');
+    const stateFile = def.persist === false ? undefined : path.join(stateDir, 'alarms', `${node.id.replace(/[^\w.-]/g, '_')}.json`);
+    if (set && stateFile) {
+      const loaded = loadJson<Parameters<AlarmSet['restore']>[0]>(stateFile);
+      if (loaded.movedAside) node.warn(t('errors.stateDamaged', { file: loaded.movedAside, error: loaded.error ?? '' }));
+      else if (loaded.error) node.warn(t('errors.stateUnreadable', { error: loaded.error }));
+      set.restore(loaded.value);
+    }
+
+    function save(): void {
+      if (!set || !stateFile) return;
+      try {
+        saveJson(stateFile, set.snapshot());
+      } catch (err) {
+        node.error(t('errors.stateWrite', { error: errorText(err) }));
+      }
+    }
+
+    function showStatus(): void {
+      if (!set) return;
+      const { counts } = set.summary(Date.now()) as { counts: Record<string, number> };
+      let badge: StatusBadge;
+      if (counts.unacknowledged > 0) badge = { fill: 'red', shape: 'dot', text: t('status.unacked', counts) };
+      else if (counts.active > 0) badge = { fill: 'yellow', shape: 'dot', text: t('status.active', counts) };
+      else badge = { fill: 'green', shape: 'dot', text: t('status.normal') };
+      badge.text = shortText(badge.text!);
+      node.status(badge);
+    }
+
+    /** Alarm events out of output 1, the summary out of output 2 when anything changed. */
+    function publish(records: AlarmRecord[], send: SendFn, forceSummary = false): void {
+      if (!set) return;
+      if (records.length) {
+        const events = records.map((r) => ({ topic: r.type === 'flood' ? 'alarm/flood' : `alarm/${r.alarmId}`, payload: r, ts: r.ts } as NodeMessage));
+        send([events, null]);
+        save();
+      }
+      if (records.length || forceSummary) {
+        send([null, { topic: 'alarm/summary', payload: set.summary(Date.now()) } as NodeMessage]);
+        showStatus();
+      }
+    }
+
+    showStatus();
+    const ticker = setInterval(() => {
+      if (set) publish(set.tick(Date.now()), (m) => node.send(m));
+    }, 1000);
+
+    node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
+      if (!set) return done(new Error(t('errors.notConfigured')));
+      const m = msg as unknown as Record<string, unknown>;
+      const now = Date.now();
+      if (typeof m.command === 'string') {
+        if (m.command === 'summary') {
+          publish([], send, true);
+          return done();
+        }
+        const cmd: Command = {
+          command: m.command as Command['command'],
+          alarmId: typeof m.alarmId === 'string' ? m.alarmId : undefined,
+          duration: m.duration === undefined ? undefined : Number(m.duration),
+          who: typeof m.who === 'string' ? m.who : undefined,
+          comment: typeof m.comment === 'string' ? m.comment : undefined,
+        };
+        const result = set.command(cmd, now);
+        publish(result.records, send);
+        return done(result.error ? new Error(t('errors.command', { error: result.error })) : undefined);
+      }
+      const problems: string[] = [];
+      publish(set.ingest(m, now, problems), send);
+      if (problems.length) {
+        node.status(errorBadge(t('status.badInput')));
+        return done(new Error(problems.join('; ')));
+      }
+      done();
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      clearInterval(ticker);
+      save();
+      done();
+    });
+  }
+
+  RED.nodes.registerType('edge-alarm', EdgeAlarm);
+};
