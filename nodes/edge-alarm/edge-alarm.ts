@@ -117,7 +117,8 @@ export = function register(RED: NodeAPI): void {
       const now = Date.now();
       if (typeof m.command === 'string') {
         if (m.command === 'summary') {
-          publish([], send, true);
+          // the reply keeps the request's properties (an HTTP request's res, a correlation id)
+          send([null, { ...m, topic: 'alarm/summary', payload: set.summary(now) } as NodeMessage]);
           return done();
         }
         const cmd: Command = {

@@ -64,6 +64,33 @@ describe('nodes: edge-alarm', function () {
     ]);
   });
 
+  it('deviation from the setpoint a message brings, rate of change, and stale data from the clock', async () => {
+    const rules = [
+      { ...ALARMS[0], id: 'deviation', path: 'payload.level', kind: 'deviation', limit: '5', setpoint: '50', deadband: '0' },
+      { ...ALARMS[0], id: 'rate', path: 'payload.level', kind: 'rate', limit: '10', deadband: '0' },
+      { ...ALARMS[0], id: 'stale', path: 'payload', kind: 'stale', limit: '1', deadband: '0' },
+    ];
+    await load([alarm({ alarms: rules, persist: false }), recorder('events'), recorder('summary')]);
+    const events = record('events');
+    send({ payload: { level: 50 }, ts: 0 });
+    send({ payload: { level: 57 }, ts: 10_000 });
+    send({ payload: { level: 57 }, setpoint: 55, ts: 11_000 });
+    send({ payload: { level: 90 }, ts: 12_000 });
+    await messages(events, 4);
+    assert.deepEqual(events.messages.slice(0, 4).map((m) => [m.payload.alarmId, m.payload.state]), [
+      ['deviation', 'unacknowledged'], ['deviation', 'rtn-unack'], ['deviation', 'unacknowledged'], ['rate', 'unacknowledged'],
+    ]);
+    await waitFor(() => events.messages.some((m) => m.payload.alarmId === 'stale'), 'the stale alarm from the clock', 4000);
+  });
+
+  it('answers a summary request keeping the request\'s properties', async () => {
+    await load([alarm({ persist: false }), recorder('events'), recorder('summary')]);
+    const summary = record('summary');
+    send({ command: 'summary', requestId: 'r-9' });
+    const [s] = await messages(summary, 1);
+    assert.deepEqual([s.requestId, s.topic, s.payload.counts.active], ['r-9', 'alarm/summary', 0]);
+  });
+
   it('refuses bad commands and bad values with errors in words', async () => {
     await load([alarm(), recorder('events'), recorder('summary'), ...watchers('al')]);
     const caught = record('al-caught');
