@@ -41,7 +41,7 @@ function installPackage(): void {
 
 /** The demo flow: the example flows with the demo's ports put in. */
 function demoFlows(mqttPort: number, modbusPort: number): unknown[] {
-  const files = ['edge-sensor-sources.json', 'edge-filter-aggregate.json'];
+  const files = ['edge-sensor-sources.json', 'edge-filter-aggregate.json', 'edge-alarm-dashboard.json'];
   const flows = files.flatMap((f) => JSON.parse(fs.readFileSync(path.join(root, 'examples', f), 'utf8')) as Array<Record<string, unknown>>);
   const seen = new Set<string>();
   return flows.filter((n) => !seen.has(n.id as string) && seen.add(n.id as string)).map((n) => {

@@ -39,7 +39,8 @@ describe('e2e: the demo gateway (npm start)', function () {
       assert.match(demo.output(), /\(demo flow deployed\)/);
 
       const flows = await (await fetch(`http://127.0.0.1:${ports.editor}/flows`, { headers: { Accept: 'application/json' } })).json() as Array<Record<string, unknown>>;
-      assert.deepEqual(flows.filter((n) => n.type === 'edge-sensor').map((n) => n.source).sort(), ['modbus', 'modbus', 'mqtt', 'simulator']);
+      assert.deepEqual(flows.filter((n) => n.type === 'edge-sensor').map((n) => n.source).sort(), ['modbus', 'modbus', 'modbus', 'mqtt', 'simulator']);
+      assert.equal(flows.filter((n) => n.type === 'edge-alarm').length, 1);
       assert.equal(flows.filter((n) => n.type === 'edge-filter').length, 1);
       assert.equal(flows.filter((n) => n.type === 'edge-aggregate').length, 2);
       assert.equal(flows.filter((n) => n.type === 'edge-modbus-device').length, 1, 'the examples share one device');
@@ -64,6 +65,23 @@ describe('e2e: the demo gateway (npm start)', function () {
       const temperature = floats.readFloatBE(4);
       assert.ok(temperature > 40 && temperature < 90, `temperature ${temperature}`);
       assert.ok(Math.abs(scaled[3] - floats.readFloatBE(12)) < 30, 'speed in both encodings');
+
+      // the operator page and its API
+      const base = `http://127.0.0.1:${ports.editor}`;
+      const page = await fetch(`${base}/alarms`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<h1>Pump 7 alarms<\/h1>/);
+      const summary = await (await fetch(`${base}/alarms/api/summary`)).json() as { counts: Record<string, number> };
+      assert.deepEqual(Object.keys(summary.counts), ['active', 'unacknowledged', 'shelved', 'suppressed', 'outOfService']);
+      const shelve = await fetch(`${base}/alarms/api/command`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ command: 'shelve', alarmId: 'high vibration', who: 'e2e', duration: 60 }),
+      });
+      assert.deepEqual(await shelve.json(), { ok: true });
+      await waitFor(async () => {
+        const s = await (await fetch(`${base}/alarms/api/summary`)).json() as { counts: Record<string, number> };
+        return s.counts.shelved === 1;
+      }, 'the alarm shelved from the page', 5000);
 
       demo.child.kill('SIGINT');
       assert.equal(await demo.exited, 0);

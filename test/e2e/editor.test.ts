@@ -50,10 +50,10 @@ describe('e2e: the editor in headless Chromium', function () {
   it('lists every node of the package under "edge intelligence", and the config nodes as config', async () => {
     const categories = await page.evaluate(() => {
       const w = window as unknown as { RED: { nodes: { getType(t: string): { category: string } | undefined } } };
-      return ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-mqtt-broker', 'edge-modbus-device'].map((t) => w.RED.nodes.getType(t)?.category);
+      return ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-alarm', 'edge-mqtt-broker', 'edge-modbus-device'].map((t) => w.RED.nodes.getType(t)?.category);
     });
-    assert.deepEqual(categories, ['edge intelligence', 'edge intelligence', 'edge intelligence', 'config', 'config']);
-    for (const type of ['edge-filter', 'edge-aggregate']) {
+    assert.deepEqual(categories, ['edge intelligence', 'edge intelligence', 'edge intelligence', 'edge intelligence', 'config', 'config']);
+    for (const type of ['edge-filter', 'edge-aggregate', 'edge-alarm']) {
       assert.equal(await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).count(), 1, `${type} in the palette`);
     }
     const header = await page.locator('.red-ui-palette-node[data-palette-type="edge-sensor"]')
@@ -168,6 +168,30 @@ describe('e2e: the editor in headless Chromium', function () {
     const a = flows.find((n) => n.type === 'edge-aggregate')!;
     assert.deepEqual([f.deadband, f.deadbandValue, f.outlier], ['absolute', '0.5', 'mad']);
     assert.deepEqual([a.window, a.size, a.statistics, a.output], ['count', '5', 'count,mean,min,max,stddev,median,p90,p99', 'features']);
+  });
+
+  it('adds edge-alarm, adds an alarm row in its dialog and deploys it', async () => {
+    await page.dragAndDrop('.red-ui-palette-node[data-palette-type="edge-alarm"]', '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 520 } });
+    const alarmNode = page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group').nth(3);
+    await alarmNode.locator('rect.red-ui-flow-node').dblclick();
+    await page.waitForSelector('#node-input-alarms-container');
+    assert.equal(await page.locator('#node-input-alarms-container li').count(), 1, 'the default alarm');
+    await page.click('.red-ui-editableList-addButton');
+    const row = page.locator('#node-input-alarms-container li').nth(1);
+    await row.locator('.edge-alarm-id').fill('pump anomaly');
+    await row.locator('.edge-alarm-path').fill('payload');
+    await row.locator('.edge-alarm-kind').selectOption('flag');
+    await row.locator('.edge-alarm-priority').fill('900');
+    await row.locator('.edge-alarm-latching').check();
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-input-alarms-container', { state: 'detached' });
+    await page.click('#red-ui-header-button-deploy');
+    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 30_000 });
+    const flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
+    const a = flows.find((n) => n.type === 'edge-alarm')!;
+    assert.deepEqual(a.alarms.map((x: Record<string, unknown>) => [x.id, x.kind, x.priority, x.latching]), [
+      ['high temperature', 'high', '700', false], ['pump anomaly', 'flag', '900', true],
+    ]);
   });
 
   it('raised no page error and logged no console error', () => {

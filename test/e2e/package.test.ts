@@ -8,9 +8,9 @@ import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { PumpDevice, PUMP_POINTS } from '../../scripts/lib/pump';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
 
-const TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-mqtt-broker', 'edge-modbus-device'];
+const TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-alarm', 'edge-mqtt-broker', 'edge-modbus-device'];
 /** the nodes shown in the palette, each with its own icon */
-const FLOW_TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate'];
+const FLOW_TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-alarm'];
 
 interface NodeSet { id: string; module: string; types: string[]; enabled: boolean; err?: string }
 
@@ -84,6 +84,7 @@ describe('e2e: the packed package in a Node-RED process', function () {
     const listing = await red.api<unknown>('GET', `/library/examples/flows/${PACKAGE}`);
     assert.match(JSON.stringify(listing), /"edge-sensor-sources"/);
     assert.match(JSON.stringify(listing), /"edge-filter-aggregate"/);
+    assert.match(JSON.stringify(listing), /"edge-alarm-dashboard"/);
     const flow = await red.api<unknown[]>('GET', `/library/examples/flows/${PACKAGE}/edge-sensor-sources`);
     assert.ok(Array.isArray(flow) && flow.length > 5);
   });
