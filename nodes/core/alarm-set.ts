@@ -18,6 +18,11 @@ export interface AlarmConfig extends RuleOptions {
   message: string;
   latching: boolean;
   unit?: string;
+  /**
+   * suppression by design: a property path whose truthy value suppresses the alarm, e.g. `payload.stopped`;
+   * with a leading "!" its falsy value does, e.g. `!payload.running`
+   */
+  suppressWhen?: string;
 }
 
 export interface SetOptions {
@@ -82,10 +87,12 @@ export function validateAlarms(configs: Partial<AlarmConfig>[]): string[] {
     if (!c.id) problems.push(`${where}: an id is required`);
     else if (ids.has(c.id)) problems.push(`${where}: the id is used twice`);
     else ids.add(c.id);
-    try {
-      parsePath(c.path ?? '');
-    } catch (err) {
-      problems.push(`${where}: ${(err as Error).message}`);
+    for (const p of [c.path ?? '', ...(c.suppressWhen ? [c.suppressWhen.replace(/^!/, '')] : [])]) {
+      try {
+        parsePath(p);
+      } catch (err) {
+        problems.push(`${where}: ${(err as Error).message}`);
+      }
     }
     if (!(Number.isInteger(c.priority) && c.priority! >= 1 && c.priority! <= 1000)) problems.push(`${where}: priority must be 1 to 1000`);
     problems.push(...validateRule(c as RuleOptions).map((p) => `${where}: ${p}`));
@@ -176,19 +183,44 @@ export class AlarmSet {
     const records: AlarmRecord[] = [];
     const ts = typeof msg.ts === 'number' ? msg.ts : now;
     for (const a of this.alarms.values()) {
-      const value = a.config.kind === 'bad-quality' || a.config.kind === 'stale' ? getPath(msg, a.config.path) ?? msg.payload : getPath(msg, a.config.path);
-      if (value === undefined && a.config.kind !== 'bad-quality' && a.config.kind !== 'stale') continue;
-      const numeric = a.config.kind !== 'flag' && a.config.kind !== 'bad-quality' && a.config.kind !== 'stale';
-      if (numeric && !(typeof value === 'number' && Number.isFinite(value))) {
-        problems?.push(`alarm "${a.config.id}": value ${JSON.stringify(value) ?? String(value)} at ${a.config.path} is not a number`);
-        continue;
-      }
-      a.lastValue = value;
-      const setpoint = typeof msg.setpoint === 'number' ? msg.setpoint : undefined;
-      const change = a.rule.sample({ value, quality: msg.quality as 'good' | 'uncertain' | 'bad' | undefined, ts, setpoint }, now);
-      if (change) records.push(...this.step(a, { type: change }, change === 'activate' ? 'condition' : 'return to normal', now).records);
+      // suppression starts before this message is judged and ends after it, so what the message says while the
+      // machine stops or restarts is never annunciated
+      const design = this.designSuppression(a, msg);
+      if (design === true) records.push(...this.setSuppressed(a, true, now));
+      records.push(...this.evaluate(a, msg, ts, now, problems));
+      if (design === false) records.push(...this.setSuppressed(a, false, now));
     }
     return records;
+  }
+
+  private evaluate(a: Alarm, msg: Record<string, unknown>, ts: number, now: number, problems?: string[]): AlarmRecord[] {
+    const value = a.config.kind === 'bad-quality' || a.config.kind === 'stale' ? getPath(msg, a.config.path) ?? msg.payload : getPath(msg, a.config.path);
+    if (value === undefined && a.config.kind !== 'bad-quality' && a.config.kind !== 'stale') return [];
+    const numeric = a.config.kind !== 'flag' && a.config.kind !== 'bad-quality' && a.config.kind !== 'stale';
+    if (numeric && !(typeof value === 'number' && Number.isFinite(value))) {
+      problems?.push(`alarm "${a.config.id}": value ${JSON.stringify(value) ?? String(value)} at ${a.config.path} is not a number`);
+      return [];
+    }
+    a.lastValue = value;
+    const setpoint = typeof msg.setpoint === 'number' ? msg.setpoint : undefined;
+    const change = a.rule.sample({ value, quality: msg.quality as 'good' | 'uncertain' | 'bad' | undefined, ts, setpoint }, now);
+    if (!change) return [];
+    return this.step(a, { type: change }, change === 'activate' ? 'condition' : 'return to normal', now).records;
+  }
+
+  /** The alarm's suppression condition in this message: true, false, or undefined when the message lacks it. */
+  private designSuppression(a: Alarm, msg: Record<string, unknown>): boolean | undefined {
+    const when = a.config.suppressWhen;
+    if (!when) return undefined;
+    const negate = when.startsWith('!');
+    const raw = getPath(msg, negate ? when.slice(1) : when);
+    if (raw === undefined) return undefined;
+    return negate ? !raw : Boolean(raw);
+  }
+
+  private setSuppressed(a: Alarm, suppress: boolean, now: number): AlarmRecord[] {
+    if (suppress === a.facts.suppressed) return [];
+    return this.step(a, { type: suppress ? 'suppress' : 'unsuppress' }, suppress ? 'suppressed by design' : 'suppression ended', now).records;
   }
 
   /** The clock: delays, stale data, shelf expiry, the end of chatter and of a flood. */

@@ -12,7 +12,8 @@
  *   G suppressed        hidden by design (e.g. the machine is stopped)
  *   H out-of-service    taken out of service
  * F, G and H hide the alarm; underneath, active and acknowledged keep following the process, so when it comes back
- * it shows what is true then.
+ * it shows what is true then. An activation while suppressed by design or out of service owes no acknowledgment
+ * (it was expected, or not watched); one while shelved does.
  */
 
 export type AlarmState =
@@ -79,8 +80,9 @@ export function apply(f: AlarmFacts, e: AlarmEvent, now: number, latching: boole
     case 'activate':
       if (f.active) return { facts: f, applied: false };
       next.active = true;
-      // a new occurrence needs a new acknowledgment; while out of service nothing is annunciated, so none is owed
-      next.acked = !f.inService;
+      // a new occurrence needs a new acknowledgment; out of service or suppressed by design nothing is annunciated,
+      // so none is owed (a shelved alarm is a real one hidden for a while: it is owed)
+      next.acked = !f.inService || f.suppressed;
       next.latched = false;
       break;
     case 'clear':
@@ -119,6 +121,8 @@ export function apply(f: AlarmFacts, e: AlarmEvent, now: number, latching: boole
     case 'unsuppress':
       if (!f.suppressed) return { facts: f, applied: false };
       next.suppressed = false;
+      // still active when the suppression ends: now it must be seen (unless nobody watches it: out of service)
+      if (f.active && f.inService) next.acked = false;
       break;
     case 'disable':
       if (!f.inService) return refuse('the alarm is already out of service');

@@ -39,6 +39,7 @@ function configsFrom(rows: Array<Record<string, unknown>>): AlarmConfig[] {
     message: String(r.message ?? '') || '{{id}}: {{value}}',
     latching: r.latching === true || r.latching === 'true',
     unit: r.unit ? String(r.unit) : undefined,
+    suppressWhen: r.suppressWhen ? String(r.suppressWhen).trim() : undefined,
   }));
 }
 

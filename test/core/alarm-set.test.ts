@@ -103,6 +103,19 @@ describe('core: a set of alarms', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('suppresses by design while a condition holds, e.g. the pump is stopped', () => {
+    const low: AlarmConfig = { ...temp, id: 'low pressure', path: 'payload.pressure', kind: 'low', limit: 2, suppressWhen: '!payload.running' };
+    const set = new AlarmSet([low], options, 0);
+    const stop = set.ingest({ payload: { pressure: 0.1, running: false } }, 0);
+    assert.deepEqual(stop.map((r) => [r.state, r.cause]), [['suppressed', 'suppressed by design']]);
+    const start = set.ingest({ payload: { pressure: 4, running: true } }, 1000);
+    assert.deepEqual(start.map((r) => [r.previous, r.state, r.cause]), [['suppressed', 'normal', 'suppression ended']],
+      'the low pressure of the stopped pump is never annunciated');
+    set.ingest({ payload: { pressure: 0.1, running: false } }, 2000);
+    const stillLow = set.ingest({ payload: { pressure: 0.5, running: true } }, 3000);
+    assert.deepEqual(stillLow.map((r) => [r.state, r.cause]), [['unacknowledged', 'suppression ended']], 'still low when it runs: now it must be seen');
+  });
+
   it('validates the alarm list in words', () => {
     assert.deepEqual(validateAlarms([{ ...temp, id: '' }, { ...temp, priority: 0, path: 'a..b' }, { ...temp }, { ...temp }]), [
       'alarm 1: an id is required',
