@@ -4,14 +4,18 @@
  * default) sends a flood summary instead of each alarm, until the rate falls back.
  */
 
-/** Counts events in a sliding time window (timestamps kept only for the window). */
+/**
+ * Counts events in a sliding time window, up to `cap` (only whether a limit is passed matters, so the newest `cap`
+ * timestamps are all that is kept, whatever the event rate).
+ */
 export class RateCounter {
   private times: number[] = [];
 
-  constructor(readonly windowMs: number) {}
+  constructor(readonly windowMs: number, private readonly cap = Infinity) {}
 
   add(now: number): number {
     this.times.push(now);
+    if (this.times.length > this.cap) this.times.shift();
     return this.count(now);
   }
 
@@ -28,7 +32,7 @@ export class ChatterDetector {
   private chattering = false;
 
   constructor(readonly maxTransitions: number, windowMs: number) {
-    this.counter = new RateCounter(windowMs);
+    this.counter = new RateCounter(windowMs, maxTransitions + 1);
   }
 
   get isChattering(): boolean {
@@ -63,7 +67,7 @@ export class FloodDetector {
   private heldBack = 0;
 
   constructor(readonly maxActivations: number, windowMs: number) {
-    this.counter = new RateCounter(windowMs);
+    this.counter = new RateCounter(windowMs, maxActivations + 1);
   }
 
   get isFlooding(): boolean {

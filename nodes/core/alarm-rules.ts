@@ -37,6 +37,7 @@ export function validateRule(o: RuleOptions): string[] {
   const needsLimit = o.kind !== 'flag' && o.kind !== 'bad-quality';
   if (needsLimit && !Number.isFinite(o.limit)) problems.push('the limit must be a number');
   if ((o.kind === 'deviation' || o.kind === 'rate' || o.kind === 'stale') && !(o.limit > 0)) problems.push('the limit must be above 0');
+  if (o.setpoint !== undefined && !Number.isFinite(o.setpoint)) problems.push('the setpoint must be a number');
   if (!(o.deadband >= 0)) problems.push('the deadband cannot be negative');
   if (!(o.onDelayMs >= 0) || !(o.offDelayMs >= 0)) problems.push('delays cannot be negative');
   return problems;
@@ -67,7 +68,10 @@ export class RuleEvaluator {
   private lastTs: number | undefined;
   private lastSeen: number | undefined;
 
-  constructor(readonly o: RuleOptions) {}
+  constructor(readonly o: RuleOptions, now?: number) {
+    // a source that never sends is stale from the start, counted from when the rule began to watch
+    this.lastSeen = now;
+  }
 
   get active(): boolean {
     return this.condition;
@@ -107,11 +111,14 @@ export class RuleEvaluator {
   /** A sample arrives; returns the change of the debounced condition, if any. */
   sample(s: Sample, now = s.ts): 'activate' | 'clear' | undefined {
     const raw = this.raw(s);
-    if (typeof s.value === 'number' && Number.isFinite(s.value)) {
+    // a late sample is no reference for the rate of the ones after it
+    if (typeof s.value === 'number' && Number.isFinite(s.value) && (this.lastTs === undefined || s.ts > this.lastTs)) {
       this.lastValue = s.value;
       this.lastTs = s.ts;
     }
-    this.lastSeen = now;
+    // bad data is no sign of life
+    if (s.quality !== 'bad') this.lastSeen = now;
+    else if (this.o.kind === 'stale') return undefined;
     if (raw === undefined) return undefined;
     return this.settle(raw, now);
   }
@@ -145,9 +152,11 @@ export class RuleEvaluator {
     return { condition: this.condition, lastValue: this.lastValue, lastTs: this.lastTs };
   }
 
-  restore(s: { condition: boolean; lastValue?: number; lastTs?: number }): void {
-    this.condition = s.condition;
-    this.lastValue = s.lastValue;
-    this.lastTs = s.lastTs;
+  restore(s: { condition: boolean; lastValue?: number; lastTs?: number }, now: number): void {
+    this.condition = s.condition === true;
+    this.lastValue = typeof s.lastValue === 'number' ? s.lastValue : undefined;
+    this.lastTs = typeof s.lastTs === 'number' ? s.lastTs : undefined;
+    // a stale condition stays until data arrives; otherwise the silence is counted from the restart
+    this.lastSeen = this.o.kind === 'stale' && this.condition ? -Infinity : now;
   }
 }

@@ -30,6 +30,9 @@ export interface SetOptions {
   chatter: { max: number; windowMs: number };
 }
 
+/** The longest shelf an operator may ask for: a shelf always expires. */
+export const MAX_SHELF_S = 7 * 24 * 3600;
+
 export const COMMANDS = ['ack', 'shelve', 'unshelve', 'reset', 'suppress', 'unsuppress', 'enable', 'disable', 'summary'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -103,12 +106,14 @@ export function validateAlarms(configs: Partial<AlarmConfig>[]): string[] {
 export class AlarmSet {
   private readonly alarms = new Map<string, Alarm>();
   private readonly flood: FloodDetector;
+  /** facts changed since the last takeChanged(): the state on disk is behind */
+  private changed = false;
 
   constructor(configs: AlarmConfig[], readonly options: SetOptions, now: number) {
     for (const config of configs) {
       this.alarms.set(config.id, {
         config,
-        rule: new RuleEvaluator(config),
+        rule: new RuleEvaluator(config, now),
         facts: NORMAL_FACTS,
         chatter: new ChatterDetector(options.chatter.max, options.chatter.windowMs),
         lastValue: undefined,
@@ -154,6 +159,7 @@ export class AlarmSet {
     const outcome = apply(a.facts, event, now, a.config.latching);
     if (!outcome.applied) return { records: [], refused: outcome.refused };
     a.facts = outcome.facts;
+    this.changed = true;
     const state = stateOf(a.facts);
     if (state !== previous) a.since = now;
     const records: AlarmRecord[] = [];
@@ -194,8 +200,9 @@ export class AlarmSet {
   }
 
   private evaluate(a: Alarm, msg: Record<string, unknown>, ts: number, now: number, problems?: string[]): AlarmRecord[] {
-    const value = a.config.kind === 'bad-quality' || a.config.kind === 'stale' ? getPath(msg, a.config.path) ?? msg.payload : getPath(msg, a.config.path);
-    if (value === undefined && a.config.kind !== 'bad-quality' && a.config.kind !== 'stale') return [];
+    // a quality rule judges every message; the others only those that carry their value
+    const value = a.config.kind === 'bad-quality' ? getPath(msg, a.config.path) ?? msg.payload : getPath(msg, a.config.path);
+    if (value === undefined && a.config.kind !== 'bad-quality') return [];
     const numeric = a.config.kind !== 'flag' && a.config.kind !== 'bad-quality' && a.config.kind !== 'stale';
     if (numeric && !(typeof value === 'number' && Number.isFinite(value))) {
       problems?.push(`alarm "${a.config.id}": value ${JSON.stringify(value) ?? String(value)} at ${a.config.path} is not a number`);
@@ -236,8 +243,11 @@ export class AlarmSet {
     }
     const flood = this.flood.check(now);
     if (flood) {
-      const any = this.alarms.values().next().value as Alarm;
-      records.push({ ...this.record(any, stateOf(any.facts), 'flood ended', now, { type: 'flood', heldBack: flood.heldBack }), alarmId: '' });
+      records.push({
+        type: 'flood', alarmId: '', state: 'normal', previous: 'normal', severity: 'high', priority: 0, active: false, acked: true,
+        value: flood.heldBack, message: `alarm flood ended: ${flood.heldBack} alarm(s) were held back`, ts: now, cause: 'flood ended',
+        heldBack: flood.heldBack,
+      });
     }
     return records;
   }
@@ -251,7 +261,9 @@ export class AlarmSet {
     if (targets.length === 0) return { records: [], error: `no alarm "${cmd.alarmId}" in this node (it has ${this.ids.join(', ')})` };
     let event: AlarmEvent;
     if (cmd.command === 'shelve') {
-      if (!(typeof cmd.duration === 'number' && cmd.duration > 0)) return { records: [], error: 'shelve needs msg.duration in seconds (a shelf always expires)' };
+      if (!(typeof cmd.duration === 'number' && cmd.duration > 0 && cmd.duration <= MAX_SHELF_S)) {
+        return { records: [], error: `shelve needs msg.duration in seconds, at most ${MAX_SHELF_S} (a shelf always expires)` };
+      }
       event = { type: 'shelve', until: now + cmd.duration * 1000 };
     } else {
       event = { type: cmd.command as Exclude<CommandName, 'shelve' | 'summary'> };
@@ -273,8 +285,9 @@ export class AlarmSet {
     const alarms: Array<Record<string, unknown>> = [];
     for (const a of this.alarms.values()) {
       const state = stateOf(a.facts);
-      if (a.facts.active) counts.active++;
-      if (!a.facts.acked) counts.unacknowledged++;
+      const hidden = state === 'shelved' || state === 'suppressed' || state === 'out-of-service';
+      if (a.facts.active && !hidden) counts.active++;
+      if (!a.facts.acked && !hidden) counts.unacknowledged++;
       if (state === 'shelved') counts.shelved++;
       if (state === 'suppressed') counts.suppressed++;
       if (state === 'out-of-service') counts.outOfService++;
@@ -293,19 +306,39 @@ export class AlarmSet {
     return { version: 1, alarms };
   }
 
-  /** Restores alarms that still exist by id; new ones start normal, removed ones are forgotten. */
-  restore(s: Snapshot | undefined): number {
-    if (!s || s.version !== 1 || typeof s.alarms !== 'object') return 0;
-    let restored = 0;
+  /** Whether facts changed since the last call (the caller saves then). */
+  takeChanged(): boolean {
+    const changed = this.changed;
+    this.changed = false;
+    return changed;
+  }
+
+  /**
+   * Restores alarms that still exist by id; new ones start normal, removed ones are forgotten, and entries that do
+   * not have the shape of a saved alarm are skipped (returned by id), never a failure.
+   */
+  restore(s: Snapshot | undefined, now: number): { restored: number; skipped: string[] } {
+    const result = { restored: 0, skipped: [] as string[] };
+    if (!s || s.version !== 1 || !s.alarms || typeof s.alarms !== 'object') return result;
+    const bool = (v: unknown, fallback: boolean) => (typeof v === 'boolean' ? v : fallback);
     for (const [id, saved] of Object.entries(s.alarms)) {
       const a = this.alarms.get(id);
-      if (!a || !saved?.facts) continue;
-      a.facts = { ...NORMAL_FACTS, ...saved.facts };
-      a.rule.restore(saved.rule);
+      if (!a) continue;
+      const f = saved?.facts as Partial<AlarmFacts> | undefined;
+      if (!f || typeof f !== 'object' || !saved.rule || typeof saved.rule !== 'object') {
+        result.skipped.push(id);
+        continue;
+      }
+      a.facts = {
+        inService: bool(f.inService, true), active: bool(f.active, false), acked: bool(f.acked, true), latched: bool(f.latched, false),
+        shelvedUntil: typeof f.shelvedUntil === 'number' && Number.isFinite(f.shelvedUntil) ? f.shelvedUntil : undefined,
+        suppressed: bool(f.suppressed, false),
+      };
+      a.rule.restore(saved.rule, now);
       a.lastValue = saved.lastValue;
-      a.since = saved.since;
-      restored++;
+      a.since = typeof saved.since === 'number' ? saved.since : now;
+      result.restored++;
     }
-    return restored;
+    return result;
   }
 }

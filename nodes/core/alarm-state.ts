@@ -88,7 +88,8 @@ export function apply(f: AlarmFacts, e: AlarmEvent, now: number, latching: boole
     case 'clear':
       if (!f.active) return { facts: f, applied: false };
       next.active = false;
-      next.latched = latching && f.inService;
+      // an episode nobody was owed (suppressed by design, no acknowledgment due) leaves no latch
+      next.latched = latching && f.inService && !(f.suppressed && f.acked);
       break;
     case 'ack':
       if (!f.inService) return refuse('the alarm is out of service');

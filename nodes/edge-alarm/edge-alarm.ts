@@ -30,7 +30,8 @@ function configsFrom(rows: Array<Record<string, unknown>>): AlarmConfig[] {
     id: String(r.id ?? '').trim(),
     path: String(r.path ?? 'payload').trim() || 'payload',
     kind: String(r.kind ?? 'high') as RuleKind,
-    limit: toNumber(r.limit, 0),
+    // blank is no limit (a validation error for limit rules), never a silent 0
+    limit: toNumber(r.limit, NaN),
     setpoint: r.setpoint === undefined || r.setpoint === '' ? undefined : toNumber(r.setpoint, NaN),
     deadband: toNumber(r.deadband, 0),
     onDelayMs: toNumber(r.onDelay, 0) * 1000,
@@ -53,9 +54,10 @@ export = function register(RED: NodeAPI): void {
       const configs = configsFrom(def.alarms);
       const problems = validateAlarms(configs);
       if (problems.length) throw new Error(problems.join('; '));
+      const positive = (v: number, fallback: number) => (Number.isFinite(v) && v > 0 ? v : fallback);
       set = new AlarmSet(configs, {
-        flood: { max: Math.max(1, toInt(def.floodMax, 10)), windowMs: Math.max(1, toNumber(def.floodMinutes, 10)) * 60_000 },
-        chatter: { max: Math.max(1, toInt(def.chatterMax, 5)), windowMs: Math.max(1, toNumber(def.chatterSeconds, 60)) * 1000 },
+        flood: { max: positive(toInt(def.floodMax, 10), 10), windowMs: positive(toNumber(def.floodMinutes, 10), 10) * 60_000 },
+        chatter: { max: positive(toInt(def.chatterMax, 5), 5), windowMs: positive(toNumber(def.chatterSeconds, 60), 60) * 1000 },
       }, Date.now());
     } catch (err) {
       node.error(t('errors.config', { problems: errorText(err) }));
@@ -70,7 +72,8 @@ export = function register(RED: NodeAPI): void {
       const loaded = loadJson<Parameters<AlarmSet['restore']>[0]>(stateFile);
       if (loaded.movedAside) node.warn(t('errors.stateDamaged', { file: loaded.movedAside, error: loaded.error ?? '' }));
       else if (loaded.error) node.warn(t('errors.stateUnreadable', { error: loaded.error }));
-      set.restore(loaded.value);
+      const { skipped } = set.restore(loaded.value, Date.now());
+      if (skipped.length) node.warn(t('errors.stateSkipped', { alarms: skipped.join(', ') }));
     }
 
     function save(): void {
@@ -93,15 +96,19 @@ export = function register(RED: NodeAPI): void {
       node.status(badge);
     }
 
-    /** Alarm events out of output 1, the summary out of output 2 when anything changed. */
+    /**
+     * Alarm events out of output 1; the state to disk and the summary out of output 2 when anything changed (also
+     * facts that show no event, such as an activation while shelved).
+     */
     function publish(records: AlarmRecord[], send: SendFn, forceSummary = false): void {
       if (!set) return;
       if (records.length) {
         const events = records.map((r) => ({ topic: r.type === 'flood' ? 'alarm/flood' : `alarm/${r.alarmId}`, payload: r, ts: r.ts } as NodeMessage));
         send([events, null]);
-        save();
       }
-      if (records.length || forceSummary) {
+      const changed = set.takeChanged();
+      if (changed) save();
+      if (changed || records.length || forceSummary) {
         send([null, { topic: 'alarm/summary', payload: set.summary(Date.now()) } as NodeMessage]);
         showStatus();
       }

@@ -67,11 +67,32 @@ describe('core: alarm rules', () => {
     ]);
   });
 
+  it('is stale from the start for a source that never sends, and keeps a restored stale alarm until data comes', () => {
+    const never = new RuleEvaluator({ kind: 'stale', limit: 10, deadband: 0, onDelayMs: 0, offDelayMs: 0 }, 0);
+    assert.equal(never.tick(10_000), 'activate');
+    const again = new RuleEvaluator({ kind: 'stale', limit: 10, deadband: 0, onDelayMs: 0, offDelayMs: 0 }, 50_000);
+    again.restore(never.snapshot(), 50_000);
+    assert.equal(again.tick(50_001), undefined, 'no data yet: still stale');
+    assert.equal(again.sample({ value: 1, ts: 51_000 }), 'clear');
+    const bad = new RuleEvaluator({ kind: 'stale', limit: 10, deadband: 0, onDelayMs: 0, offDelayMs: 0 }, 0);
+    bad.sample({ value: {}, quality: 'bad', ts: 5000 });
+    assert.equal(bad.tick(10_000), 'activate', 'bad data is no sign of life');
+  });
+
+  it('takes no late sample as the reference for the rate', () => {
+    const r = rule({ kind: 'rate', limit: 2 });
+    r.sample({ value: 1000, ts: 0 });
+    r.sample({ value: 1000.5, ts: 1000 });
+    r.sample({ value: 0, ts: 900 });
+    // against the real previous sample: 0.1 in 100 ms is 1/s, below the limit
+    assert.equal(r.sample({ value: 1000.6, ts: 1100 }), undefined);
+  });
+
   it('restores its state after a restart', () => {
     const r = rule({});
     r.sample({ value: 90, ts: 0 });
     const again = rule({});
-    again.restore(r.snapshot());
+    again.restore(r.snapshot(), 500);
     assert.equal(again.active, true);
     assert.equal(again.sample({ value: 70, ts: 1000 }), 'clear');
   });

@@ -31,7 +31,8 @@ describe('core: a set of alarms', () => {
     assert.equal(set.command({ command: 'silence' as never }, 0).error, 'unknown command "silence" (use ack, shelve, unshelve, reset, suppress, unsuppress, enable, disable, summary)');
     assert.equal(set.command({ command: 'ack', alarmId: 'nope' }, 0).error, 'no alarm "nope" in this node (it has TT-101 high)');
     assert.equal(set.command({ command: 'ack', alarmId: 'TT-101 high' }, 0).error, 'TT-101 high: the alarm is already acknowledged');
-    assert.equal(set.command({ command: 'shelve', alarmId: 'TT-101 high' }, 0).error, 'shelve needs msg.duration in seconds (a shelf always expires)');
+    assert.equal(set.command({ command: 'shelve', alarmId: 'TT-101 high' }, 0).error, 'shelve needs msg.duration in seconds, at most 604800 (a shelf always expires)');
+    assert.match(set.command({ command: 'shelve', alarmId: 'TT-101 high', duration: 1e400 }, 0).error!, /at most 604800/);
   });
 
   it('shelves with an expiry and unshelves by itself, showing the alarm if still active', () => {
@@ -91,7 +92,7 @@ describe('core: a set of alarms', () => {
     set.command({ command: 'shelve', alarmId: 'pump anomaly', duration: 3600 }, 0);
     saveJson(file, set.snapshot());
     const again = new AlarmSet([temp, anomaly], options, 10);
-    assert.equal(again.restore(loadJson(file).value as never), 2);
+    assert.deepEqual(again.restore(loadJson(file).value as never, 10), { restored: 2, skipped: [] });
     assert.equal(again.stateOf('TT-101 high'), 'unacknowledged', 'an unacknowledged alarm is never forgotten');
     assert.equal(again.stateOf('pump anomaly'), 'shelved');
     assert.deepEqual(again.ingest({ payload: { temperature: 79 } }, 20), [], 'the deadband state came back too');
@@ -114,6 +115,19 @@ describe('core: a set of alarms', () => {
     set.ingest({ payload: { pressure: 0.1, running: false } }, 2000);
     const stillLow = set.ingest({ payload: { pressure: 0.5, running: true } }, 3000);
     assert.deepEqual(stillLow.map((r) => [r.state, r.cause]), [['unacknowledged', 'suppression ended']], 'still low when it runs: now it must be seen');
+  });
+
+  it('saves facts that show no event, and skips malformed saved entries', () => {
+    const latchingFlag: AlarmConfig = { ...anomaly };
+    const set = new AlarmSet([latchingFlag, temp], options, 0);
+    set.command({ command: 'shelve', alarmId: 'pump anomaly', duration: 60 }, 0);
+    set.takeChanged();
+    assert.deepEqual(set.ingest({ payload: { anomaly: true } }, 1), [], 'hidden while shelved');
+    assert.equal(set.takeChanged(), true, 'but the state on disk must follow');
+    const again = new AlarmSet([latchingFlag, temp], options, 5);
+    const result = again.restore({ version: 1, alarms: { 'pump anomaly': { facts: null, rule: null }, 'TT-101 high': { facts: { active: true, acked: false }, rule: { condition: true } } } } as never, 5);
+    assert.deepEqual(result, { restored: 1, skipped: ['pump anomaly'] });
+    assert.equal(again.stateOf('TT-101 high'), 'unacknowledged');
   });
 
   it('validates the alarm list in words', () => {

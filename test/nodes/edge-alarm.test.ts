@@ -104,7 +104,7 @@ describe('nodes: edge-alarm', function () {
       'Error: alarm command refused: unknown command "silence" (use ack, shelve, unshelve, reset, suppress, unsuppress, enable, disable, summary)',
       'Error: alarm command refused: no alarm "nope" in this node (it has high temperature, pump anomaly, sensor failure)',
       'Error: alarm command refused: high temperature: the alarm is already acknowledged',
-      'Error: alarm command refused: shelve needs msg.duration in seconds (a shelf always expires)',
+      'Error: alarm command refused: shelve needs msg.duration in seconds, at most 604800 (a shelf always expires)',
       'Error: alarm "high temperature": value "hot" at payload.temperature is not a number',
     ]);
   });
