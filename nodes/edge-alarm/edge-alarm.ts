@@ -1,7 +1,8 @@
 /**
  * edge-alarm: named alarms on values of incoming messages, with the ISA-18.2 lifecycle (acknowledge, latch, shelve,
  * suppress, out of service), chatter and flood handling, and state kept on disk across restarts.
- * Output 1: alarm events (the audit trail); output 2: the summary, on change and on request.
+ * Output 1: alarm events (the audit trail); output 2: the summary (on change and on request) and the reply to each
+ * command.
  */
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
@@ -138,6 +139,9 @@ export = function register(RED: NodeAPI): void {
         };
         const result = set.command(cmd, now);
         publish(result.records, send);
+        // the reply keeps the request's properties, so an HTTP request (or any caller) learns the outcome
+        const reply = result.error ? { ok: false, error: result.error } : { ok: true, events: result.records.length };
+        send([null, { ...m, topic: 'alarm/command', payload: reply } as NodeMessage]);
         return done(result.error ? new Error(t('errors.command', { error: result.error })) : undefined);
       }
       const problems: string[] = [];

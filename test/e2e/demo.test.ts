@@ -77,7 +77,12 @@ describe('e2e: the demo gateway (npm start)', function () {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ command: 'shelve', alarmId: 'high vibration', who: 'e2e', duration: 60 }),
       });
-      assert.deepEqual(await shelve.json(), { ok: true });
+      assert.deepEqual(await shelve.json(), { ok: true, events: 1 });
+      const refused = await fetch(`${base}/alarms/api/command`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ command: 'ack', alarmId: 'no such alarm', who: 'e2e' }),
+      });
+      assert.match((await refused.json() as { ok: boolean; error: string }).error, /^no alarm "no such alarm" in this node/);
       await waitFor(async () => {
         const s = await (await fetch(`${base}/alarms/api/summary`)).json() as { counts: Record<string, number> };
         return s.counts.shelved === 1;

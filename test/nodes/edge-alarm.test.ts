@@ -83,6 +83,18 @@ describe('nodes: edge-alarm', function () {
     await waitFor(() => events.messages.some((m) => m.payload.alarmId === 'stale'), 'the stale alarm from the clock', 4000);
   });
 
+  it('replies to each command on output 2, ok or with the reason', async () => {
+    await load([alarm({ persist: false }), recorder('events'), recorder('summary')]);
+    const summary = record('summary');
+    send({ command: 'ack', alarmId: 'high temperature', requestId: 'a' });
+    send({ command: 'disable', alarmId: 'high temperature', requestId: 'b' });
+    await waitFor(() => summary.messages.filter((m) => m.topic === 'alarm/command').length === 2, 'two replies');
+    const replies = summary.messages.filter((m) => m.topic === 'alarm/command');
+    assert.deepEqual(replies.map((m) => [m.requestId, m.payload]), [
+      ['a', { ok: false, error: 'high temperature: the alarm is already acknowledged' }], ['b', { ok: true, events: 1 }],
+    ]);
+  });
+
   it('answers a summary request keeping the request\'s properties', async () => {
     await load([alarm({ persist: false }), recorder('events'), recorder('summary')]);
     const summary = record('summary');
