@@ -86,6 +86,19 @@ export class StatusThrottle {
     }
   }
 
+  private lastAlert = -Infinity;
+
+  /**
+   * An error badge from a message: shown at once, unless another was shown within the interval; then it waits its
+   * turn like any badge, so a stream of bad messages cannot flood the editor either.
+   */
+  alert(badge: StatusBadge): void {
+    const now = Date.now();
+    if (now - this.lastAlert < this.intervalMs) return this.set(badge);
+    this.lastAlert = now;
+    this.now(badge);
+  }
+
   /** Shows a badge now (errors, state changes) and drops any pending one. */
   now(badge: StatusBadge): void {
     if (this.stopped) return;

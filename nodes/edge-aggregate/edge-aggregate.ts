@@ -173,14 +173,14 @@ export = function register(RED: NodeAPI): void {
       if (m.quality === 'bad') return done(); // left out of every window (see the help)
       const sample = toSample(msg.payload);
       if (!sample.ok) {
-        status.now(errorBadge(t('status.badInput')));
+        status.alert(errorBadge(t('status.badInput')));
         return done(new Error(t('errors.input', { topic: key, reason: sample.error })));
       }
       const now = Date.now();
       let at = settings.windows.kind === 'count' && typeof m.ts === 'number' && Number.isFinite(m.ts) ? m.ts : now;
       if (settings.windows.time === 'event') {
         if (typeof m.ts !== 'number' || !Number.isFinite(m.ts)) {
-          status.now(errorBadge(t('status.badInput')));
+          status.alert(errorBadge(t('status.badInput')));
           return done(new Error(t('errors.noTs', { topic: key })));
         }
         at = m.ts;

@@ -136,7 +136,7 @@ export = function register(RED: NodeAPI): void {
       counts.rejected++;
       const suppressed = decision.reason === 'deadband' || decision.reason === 'rate';
       if (!suppressed || reportAll) send([null, { ...m, reason: decision.reason, detail: decision.detail } as NodeMessage]);
-      if (!suppressed) status.now({ fill: 'yellow', shape: 'ring', text: shortText(t(`status.${decision.reason}`)) });
+      if (!suppressed) status.alert({ fill: 'yellow', shape: 'ring', text: shortText(t(`status.${decision.reason}`)) });
       done();
     });
 

@@ -48,7 +48,7 @@ export function createMqttSource(ctx: SensorContext): Source {
   function reject(topic: string, raw: Buffer, reason: string): void {
     if (stopped) return;
     received.bad++;
-    ctx.status.now(errorBadge(t('status.badPayload')));
+    ctx.status.alert(errorBadge(t('status.badPayload')));
     const text = t('errors.payload', { topic, reason });
     if (badPayloadAsQuality) {
       node.send({ topic: def.topic || topic, payload: null, ts: Date.now(), quality: 'bad', error: text } as NodeMessage);

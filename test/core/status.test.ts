@@ -38,4 +38,14 @@ describe('core: node status badges', () => {
     assert.deepEqual(shown.map((b) => b.text), ['0', '999', 'x', 'error'], 'now() shows at once and drops the pending badge');
     throttle.stop();
   });
+
+  it('shows the first error badge at once and throttles a stream of them', async () => {
+    const shown: StatusBadge[] = [];
+    const throttle = new StatusThrottle((b) => shown.push(b), 50);
+    for (let i = 0; i < 100; i++) throttle.alert({ text: `bad ${i}` });
+    assert.deepEqual(shown.map((b) => b.text), ['bad 0']);
+    await delay(80);
+    assert.deepEqual(shown.map((b) => b.text), ['bad 0', 'bad 99']);
+    throttle.stop();
+  });
 });
