@@ -77,7 +77,9 @@ export = function register(RED: NodeAPI): void {
       if (skipped.length) node.warn(t('errors.stateSkipped', { alarms: skipped.join(', ') }));
     }
 
+    let unsaved = false;
     function save(): void {
+      unsaved = false;
       if (!set || !stateFile) return;
       try {
         saveJson(stateFile, set.snapshot());
@@ -86,9 +88,8 @@ export = function register(RED: NodeAPI): void {
       }
     }
 
-    function showStatus(): void {
-      if (!set) return;
-      const { counts } = set.summary(Date.now()) as { counts: Record<string, number> };
+    function showStatus(summary: Record<string, unknown>): void {
+      const { counts } = summary as { counts: Record<string, number> };
       let badge: StatusBadge;
       if (counts.unacknowledged > 0) badge = { fill: 'red', shape: 'dot', text: t('status.unacked', counts) };
       else if (counts.active > 0) badge = { fill: 'yellow', shape: 'dot', text: t('status.active', counts) };
@@ -108,16 +109,22 @@ export = function register(RED: NodeAPI): void {
         send([events, null]);
       }
       const changed = set.takeChanged();
-      if (changed) save();
+      // a visible transition is on disk at once; changes no one sees yet (an alarm chattering, flooding or
+      // shelved) wait for the next tick, so a chattering alarm cannot turn into a stream of disk flushes
+      if (records.length) save();
+      else if (changed) unsaved = true;
       if (changed || records.length || forceSummary) {
-        send([null, { topic: 'alarm/summary', payload: set.summary(Date.now()) } as NodeMessage]);
-        showStatus();
+        const summary = set.summary(Date.now());
+        send([null, { topic: 'alarm/summary', payload: summary } as NodeMessage]);
+        showStatus(summary);
       }
     }
 
-    showStatus();
+    if (set) showStatus(set.summary(Date.now()));
     const ticker = setInterval(() => {
-      if (set) publish(set.tick(Date.now()), (m) => node.send(m));
+      if (!set) return;
+      publish(set.tick(Date.now()), (m) => node.send(m));
+      if (unsaved) save();
     }, 1000);
 
     node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
