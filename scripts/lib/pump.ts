@@ -20,7 +20,7 @@ export const PUMP_POINTS: PointDefinition[] = [
   { name: 'fault', area: 'discrete', address: 0, type: 'bool' },
 ];
 
-const CHANNELS: ChannelSpec[] = [
+export const PUMP_CHANNELS: ChannelSpec[] = [
   { name: 'vibration', waveform: 'random-walk', base: 2.2, amplitude: 0.02, periodS: 0, noise: 0.08, drift: 0.05, decimals: 4 },
   { name: 'temperature', waveform: 'sine', base: 61, amplitude: 1.5, periodS: 900, noise: 0.15, drift: 0.3, decimals: 3 },
   { name: 'pressure', waveform: 'random-walk', base: 4.2, amplitude: 0.005, periodS: 0, noise: 0.03, drift: 0, decimals: 4 },
@@ -44,7 +44,7 @@ export class PumpDevice {
   private startMs = Date.now();
 
   constructor(seed = 7, readonly updateMs = 100) {
-    this.simulator = new Simulator(CHANNELS, FAULTS, seed);
+    this.simulator = new Simulator(PUMP_CHANNELS, FAULTS, seed);
   }
 
   /** Writes one sample of the process into the registers. */
