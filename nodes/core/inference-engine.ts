@@ -71,7 +71,12 @@ interface Job {
   enqueuedAt: number;
 }
 
-export class SwapError extends Error {}
+export class SwapError extends Error {
+  /** true when the version itself is at fault (not the node's settings), so the store should mark it bad */
+  constructor(message: string, readonly modelFault = true) {
+    super(message);
+  }
+}
 
 function toOrt(feeds: Record<string, Feed>): Record<string, ort.Tensor> {
   const out: Record<string, ort.Tensor> = {};
@@ -147,7 +152,7 @@ export class InferenceEngine extends EventEmitter {
   }
 
   private async swapTo(source: ModelSource): Promise<void> {
-    if (this.closed) throw new SwapError('the node is closing');
+    if (this.closed) throw new SwapError('the node is closing', false);
     const lease = await this.pool.acquire(source.file, source.sha256, { threads: this.o.threads });
     let candidate: Served;
     try {
@@ -158,7 +163,7 @@ export class InferenceEngine extends EventEmitter {
     }
     if (this.closed) {
       lease.release();
-      throw new SwapError('the node is closing');
+      throw new SwapError('the node is closing', false);
     }
     const old = this.served;
     this.served = candidate;
@@ -172,11 +177,11 @@ export class InferenceEngine extends EventEmitter {
     const m = source.manifest ?? {};
     const unsupported = inputs.filter((i) => !isSupportedType(i.type));
     if (unsupported.length) {
-      throw new SwapError(`input "${unsupported[0].name}" has type ${unsupported[0].type}, which this node cannot feed`);
+      throw new SwapError(`input "${unsupported[0].name}" has type ${unsupported[0].type}, which this node cannot feed`, false);
     }
     const post: PostOptions = { ...this.o.post, labels: m.labels, threshold: this.o.post.threshold ?? m.threshold };
     const problems = checkPostOptions(outputs, post);
-    if (problems.length) throw new SwapError(problems.join('; '));
+    if (problems.length) throw new SwapError(problems.join('; '), false);
     const width = inputs[0].shape[inputs[0].shape.length - 1];
     for (const [what, list] of [['features', m.features], ['preprocessing values', m.preprocessing?.scale]] as const) {
       if (list && typeof width === 'number' && width >= 0 && list.length !== width) {

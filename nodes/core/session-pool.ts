@@ -29,18 +29,24 @@ function describeValues(meta: readonly ort.InferenceSession.ValueMetadata[]): Te
 }
 
 /** Reads, checks and loads a model file. `expectedSha256` (from the manifest) catches a corrupt or swapped file. */
-export async function loadSession(file: string, expectedSha256: string | undefined, s: SessionSettings): Promise<LoadedSession> {
-  let bytes: Buffer;
+function readModel(file: string): Buffer {
   try {
-    bytes = fs.readFileSync(file);
+    return fs.readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ModelLoadError(code === 'ENOENT' ? `model file ${file} does not exist` : `cannot read model file ${file}: ${(err as Error).message}`);
   }
+}
+
+function corrupt(file: string, actual: string, expected: string): ModelLoadError {
+  return new ModelLoadError(`model file ${file} is corrupt: its sha256 is ${actual.slice(0, 12)}…, the manifest says ${expected.slice(0, 12)}…`);
+}
+
+/** Reads, checks and loads a model file. `expectedSha256` (from the manifest) catches a corrupt or swapped file. */
+export async function loadSession(file: string, expectedSha256: string | undefined, s: SessionSettings): Promise<LoadedSession> {
+  const bytes = readModel(file);
   const sha256 = sha256Hex(bytes);
-  if (expectedSha256 && sha256 !== expectedSha256) {
-    throw new ModelLoadError(`model file ${file} is corrupt: its sha256 is ${sha256.slice(0, 12)}…, the manifest says ${expectedSha256.slice(0, 12)}…`);
-  }
+  if (expectedSha256 && sha256 !== expectedSha256) throw corrupt(file, sha256, expectedSha256);
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {
@@ -89,11 +95,12 @@ export class SessionPool {
   }
 
   /**
-   * A lease on the session for this file. The key needs the content's hash: from the manifest when there is one
-   * (checked while loading), else computed from the file.
+   * A lease on the session for this file. The file is read and hashed on every acquire, even when a session for
+   * its hash is already loaded: a corrupt or replaced file is found now, not on the next restart.
    */
   async acquire(file: string, sha256: string | undefined, s: SessionSettings): Promise<SessionLease> {
-    const digest = sha256 ?? sha256Hex(fs.readFileSync(file));
+    const digest = sha256Hex(readModel(file));
+    if (sha256 && digest !== sha256) throw corrupt(file, digest, sha256);
     const key = `${digest}|${s.threads}`;
     let entry = this.live.get(key);
     if (entry) {

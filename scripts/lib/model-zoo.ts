@@ -8,12 +8,14 @@ import { ModelManifest } from '../../nodes/core/model-manifest';
 import { sha256Hex } from '../../nodes/core/model-store';
 import { ELEM, GraphBuilder, int64Tensor } from './onnx-graph';
 import { PUMP_CLASSES, PUMP_FEATURES, pumpWindows } from './pump-data';
-import { accuracy, argmax, fitStandardizer, fitWhitening, mahalanobis, Network, quantile, softmax, standardize, trainClassifier } from './train';
+import { accuracy, fitStandardizer, fitWhitening, mahalanobis, Network, predict, quantile, standardize, trainClassifier } from './train';
 
 export interface BuiltModel {
   name: string;
   onnx: Uint8Array;
   manifest: ModelManifest;
+  /** the trained parameters, for a plain JavaScript reference of the same math */
+  reference: { whitening?: number[][]; network?: Network };
 }
 
 export interface HeldOut {
@@ -88,6 +90,7 @@ export function buildZoo(o: ZooOptions = {}): Zoo {
     models.push({
       name: 'pump-anomaly',
       onnx,
+      reference: { whitening: w },
       manifest: manifestFor('pump-anomaly', onnx, {
         description: 'Mahalanobis distance of the pump feature vector from normal operation',
         preprocessing, threshold, labels: ['normal', 'anomaly'],
@@ -112,6 +115,7 @@ export function buildZoo(o: ZooOptions = {}): Zoo {
     models.push({
       name: 'pump-classifier',
       onnx,
+      reference: { network: mlp },
       manifest: manifestFor('pump-classifier', onnx, {
         description: 'pump condition from the feature vector (MLP 8-32-16-4)',
         preprocessing, labels: PUMP_CLASSES,
@@ -141,6 +145,7 @@ export function buildZoo(o: ZooOptions = {}): Zoo {
     models.push({
       name: 'pump-linear',
       onnx,
+      reference: { network: linear },
       manifest: manifestFor('pump-linear', onnx, {
         description: 'pump condition by multinomial logistic regression (ai.onnx.ml LinearClassifier)',
         preprocessing, labels: PUMP_CLASSES,
@@ -153,5 +158,10 @@ export function buildZoo(o: ZooOptions = {}): Zoo {
   return { models, heldOut: { features: PUMP_FEATURES, classes: PUMP_CLASSES, x: test.x, y: test.y } };
 }
 
-/** The same math in plain JavaScript, for tests that compare edge-infer's numbers with a reference. */
-export const reference = { mahalanobis, softmax, argmax };
+/** The same math in plain JavaScript: what the model should answer for a raw (not yet standardized) row. */
+export function referenceOutput(m: BuiltModel, row: number[]): number[] {
+  const p = m.manifest.preprocessing!;
+  const z = row.map((v, j) => v * p.scale[j] + p.offset[j]);
+  if (m.reference.whitening) return [mahalanobis(z, m.reference.whitening)];
+  return predict(m.reference.network!, z);
+}

@@ -13,13 +13,15 @@ import deviceNode = require('../../nodes/edge-modbus-device/edge-modbus-device')
 import aggregateNode = require('../../nodes/edge-aggregate/edge-aggregate');
 import filterNode = require('../../nodes/edge-filter/edge-filter');
 import alarmNode = require('../../nodes/edge-alarm/edge-alarm');
+import modelNode = require('../../nodes/edge-model/edge-model');
+import inferNode = require('../../nodes/edge-infer/edge-infer');
 import { waitFor } from '../../scripts/lib/net-util';
 
 helper.init(require.resolve('node-red'));
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const catalogues: Record<string, unknown> = {};
-for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate', 'edge-filter', 'edge-alarm']) {
+for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate', 'edge-filter', 'edge-alarm', 'edge-model', 'edge-infer']) {
   Object.assign(catalogues, JSON.parse(fs.readFileSync(path.join(repo, 'nodes', type, 'locales', 'en-US', `${type}.json`), 'utf8')));
 }
 
@@ -36,7 +38,7 @@ const withCatalogue = (module: NodeModule): NodeModule => (RED) => {
   module(RED);
 };
 
-export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode].map(withCatalogue);
+export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode].map(withCatalogue);
 export { helper };
 
 export function startServer(): Promise<void> {
@@ -47,7 +49,7 @@ export function stopServer(): Promise<void> {
   return new Promise((resolve) => helper.stopServer(() => resolve()));
 }
 
-const CONFIG_TYPES = new Set(['edge-mqtt-broker', 'edge-modbus-device']);
+const CONFIG_TYPES = new Set(['edge-mqtt-broker', 'edge-modbus-device', 'edge-model']);
 
 /** Deploys a flow: flow nodes are put on one tab (nodes without a tab would be taken for config nodes). */
 export function load(flow: object[], credentials: Record<string, object> = {}): Promise<void> {

@@ -1,0 +1,112 @@
+/**
+ * edge-infer: runs each message's payload through the ONNX model of an edge-model config node and sends the
+ * result (raw tensors, a class, the top k, or an anomaly verdict) with msg.inference. Follows the model's active
+ * version with a hot swap; a version that cannot serve is refused, reported and marked bad.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { InferenceEngine, ModelSource, SwapError } from '../core/inference-engine';
+import { engineOptions, InferSettings } from '../core/infer-settings';
+import { ModelHandle } from '../core/model-binding';
+import { OverflowError } from '../core/batch-scheduler';
+import { ModelLoadError, SessionPool } from '../core/session-pool';
+import { errorBadge, shortText, STATUS_MAX, StatusThrottle } from '../core/status';
+import { errorText } from '../core/errors';
+
+interface InferDef extends NodeDef, InferSettings {
+  model: string;
+}
+
+type SendFn = (msg: NodeMessage) => void;
+type DoneFn = (err?: Error) => void;
+
+export = function register(RED: NodeAPI): void {
+  // one pool per runtime: nodes on the same model share its session
+  const settings = RED.settings as unknown as { edgeIntelligenceIdleSessions?: number };
+  const pool = new SessionPool(settings.edgeIntelligenceIdleSessions ?? 4);
+
+  function EdgeInfer(this: Node, def: InferDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const t = (key: string, vars?: Record<string, unknown>) => RED._(`edge-infer.${key}`, vars as Record<string, string>);
+    const status = new StatusThrottle((b) => node.status(b));
+    const modelNode = RED.nodes.getNode(def.model) as (Node & { handle?: ModelHandle }) | null;
+    const handle = modelNode?.handle;
+    const { options, problems } = engineOptions(def);
+    let problem: string | undefined;
+    if (!handle) problem = t('errors.noModel');
+    else if (handle.problem) problem = handle.problem;
+    else if (problems.length) problem = problems.map((p) => t(`errors.${p}`)).join('; ');
+    if (problem) {
+      node.error(t('errors.config', { problem }));
+      status.now(errorBadge(t('status.config')));
+    }
+    const engine = problem ? undefined : new InferenceEngine(pool, options);
+    let dropped = 0;
+    let lastLatency = 0;
+
+    const serving = () => {
+      const s = engine?.current;
+      if (!s) return { fill: 'grey' as const, shape: 'ring' as const, text: t('status.noModel') };
+      const id = `${s.name}@${s.version}`;
+      const tail = dropped ? t('status.dropped', { count: dropped }) : lastLatency ? `${lastLatency.toPrecision(2)} ms` : '';
+      // the version matters most: the tail only when both fit
+      const text = tail && id.length + tail.length + 3 <= STATUS_MAX ? `${id} · ${tail}` : shortText(id);
+      return { fill: dropped ? 'yellow' as const : 'green' as const, shape: 'dot' as const, text };
+    };
+
+    const load = (source: ModelSource | undefined) => {
+      if (!engine) return;
+      if (!source) {
+        if (!engine.current) status.now({ fill: 'yellow', shape: 'ring', text: t('status.noVersion') });
+        return;
+      }
+      if (engine.current && engine.current.version === source.version && engine.current.file === source.file) return;
+      status.now({ fill: 'yellow', shape: 'ring', text: shortText(t('status.loading', { version: source.version })) });
+      engine.use(source).then(() => {
+        node.log(t('log.serving', { model: source.name, version: source.version }));
+        status.now(serving());
+      }, (err: Error) => {
+        const modelFault = err instanceof ModelLoadError || (err instanceof SwapError && err.modelFault);
+        const kept = engine.current;
+        node.error(kept
+          ? t('errors.swapKept', { version: source.version, error: err.message, kept: kept.version })
+          : t('errors.load', { version: source.version, error: err.message }));
+        status.now(kept ? { fill: 'yellow', shape: 'dot', text: shortText(t('status.refused', { version: source.version })) }
+          : errorBadge(t('status.loadFailed')));
+        // the store then offers the previous good version, which every reader falls back to
+        if (modelFault) handle!.reportBad(source.version, err.message);
+      });
+    };
+    const unsubscribe = engine ? handle!.subscribe(load) : () => undefined;
+
+    node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
+      if (!engine) return done(new Error(t('errors.notConfigured')));
+      const m = msg as unknown as Record<string, unknown>;
+      engine.infer(m.payload, m.features).then((r) => {
+        m.payload = r.payload;
+        m.inference = r.inference;
+        lastLatency = r.inference.latencyMs;
+        send(m as unknown as NodeMessage);
+        status.set(serving);
+        done();
+      }, (err: Error) => {
+        if (err instanceof OverflowError && err.policy !== 'error') {
+          // a drop chosen by the user's policy: counted and shown, not an error per message
+          dropped++;
+          status.set(serving);
+          return done();
+        }
+        status.alert({ fill: 'red', shape: 'ring', text: shortText(err instanceof OverflowError ? t('status.full') : t('status.badInput')) });
+        done(new Error(errorText(err)));
+      });
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      unsubscribe();
+      status.stop();
+      (engine ? engine.close() : Promise.resolve()).then(() => done(), () => done());
+    });
+  }
+
+  RED.nodes.registerType('edge-infer', EdgeInfer);
+};

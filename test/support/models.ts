@@ -1,0 +1,42 @@
+/**
+ * Real ONNX models for the tests, trained by the repository's model tools into a temporary directory once per
+ * test run (a smaller training set than the demo's: the tests check mapping and numbers, not accuracy).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ModelManifest } from '../../nodes/core/model-manifest';
+import { buildZoo, BuiltModel, Zoo } from '../../scripts/lib/model-zoo';
+
+let zoo: Zoo | undefined;
+let dir: string | undefined;
+
+export function testZoo(): Zoo {
+  zoo ??= buildZoo({ trainWindows: 600 });
+  return zoo;
+}
+
+export function model(name: 'pump-anomaly' | 'pump-classifier' | 'pump-linear'): BuiltModel {
+  return testZoo().models.find((m) => m.name === name)!;
+}
+
+/** The models written as files: <dir>/<name>.onnx and <name>.manifest.json. */
+export function modelFiles(): string {
+  if (dir) return dir;
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-models-'));
+  for (const m of testZoo().models) {
+    fs.writeFileSync(path.join(dir, `${m.name}.onnx`), m.onnx);
+    fs.writeFileSync(path.join(dir, `${m.name}.manifest.json`), JSON.stringify(m.manifest));
+  }
+  return dir;
+}
+
+/** A fresh temporary directory (for a model store). */
+export function tempDir(prefix = 'edge-store-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** The same model under another version number (a different manifest; the same bytes unless changed). */
+export function asVersion(m: BuiltModel, version: string, onnx: Uint8Array = m.onnx, sha256 = m.manifest.sha256): { manifest: ModelManifest; onnx: Uint8Array } {
+  return { manifest: { ...m.manifest, version, sha256 }, onnx };
+}
