@@ -49,8 +49,8 @@ export = function register(RED: NodeAPI): void {
       if (!s) return { fill: 'grey' as const, shape: 'ring' as const, text: t('status.noModel') };
       const id = `${s.name}@${s.version}`;
       const tail = dropped ? t('status.dropped', { count: dropped }) : lastLatency ? `${lastLatency.toPrecision(2)} ms` : '';
-      // the version matters most: the tail only when both fit
-      const text = tail && id.length + tail.length + 3 <= STATUS_MAX ? `${id} · ${tail}` : shortText(id);
+      // both when they fit; else drops (a loss the user must see) before the version, the version before latency
+      const text = tail && id.length + tail.length + 3 <= STATUS_MAX ? `${id} · ${tail}` : dropped ? shortText(tail) : shortText(id);
       return { fill: dropped ? 'yellow' as const : 'green' as const, shape: 'dot' as const, text };
     };
 

@@ -50,10 +50,11 @@ describe('e2e: the editor in headless Chromium', function () {
   it('lists every node of the package under "edge intelligence", and the config nodes as config', async () => {
     const categories = await page.evaluate(() => {
       const w = window as unknown as { RED: { nodes: { getType(t: string): { category: string } | undefined } } };
-      return ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-alarm', 'edge-mqtt-broker', 'edge-modbus-device'].map((t) => w.RED.nodes.getType(t)?.category);
+      return ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-model']
+        .map((t) => w.RED.nodes.getType(t)?.category);
     });
-    assert.deepEqual(categories, ['edge intelligence', 'edge intelligence', 'edge intelligence', 'edge intelligence', 'config', 'config']);
-    for (const type of ['edge-filter', 'edge-aggregate', 'edge-alarm']) {
+    assert.deepEqual(categories, ['edge intelligence', 'edge intelligence', 'edge intelligence', 'edge intelligence', 'edge intelligence', 'config', 'config', 'config']);
+    for (const type of ['edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm']) {
       assert.equal(await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).count(), 1, `${type} in the palette`);
     }
     const header = await page.locator('.red-ui-palette-node[data-palette-type="edge-sensor"]')
@@ -192,6 +193,32 @@ describe('e2e: the editor in headless Chromium', function () {
     assert.deepEqual(a.alarms.map((x: Record<string, unknown>) => [x.id, x.kind, x.priority, x.latching]), [
       ['high temperature', 'high', '700', false], ['pump anomaly', 'flag', '900', true],
     ]);
+  });
+
+  it('adds edge-infer, creates its edge-model in the config dialog, picks the anomaly result and deploys', async () => {
+    await page.dragAndDrop('.red-ui-palette-node[data-palette-type="edge-infer"]', '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 600 } });
+    const inferNode = page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group').nth(4);
+    await inferNode.locator('rect.red-ui-flow-node').dblclick();
+    await page.waitForSelector('#node-input-mode');
+    assert.equal(await page.locator('#node-input-threshold').isVisible(), false, 'the threshold shows only for anomaly results');
+    await page.selectOption('#node-input-mode', 'anomaly');
+    assert.equal(await page.locator('#node-input-threshold').isVisible(), true);
+    await page.click('#node-input-btn-model-add');
+    await page.waitForSelector('#node-config-input-model');
+    assert.equal(await page.locator('#node-config-input-file').isVisible(), false, 'a store model by default');
+    await page.fill('#node-config-input-model', 'pump-anomaly');
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-input-model', { state: 'detached' });
+    await page.fill('#node-input-maxBatch', '8');
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-input-mode', { state: 'detached' });
+    await page.click('#red-ui-header-button-deploy');
+    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 30_000 });
+    const flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
+    const infer = flows.find((n) => n.type === 'edge-infer')!;
+    const modelNode = flows.find((n) => n.type === 'edge-model')!;
+    assert.deepEqual([infer.mode, infer.maxBatch, infer.model], ['anomaly', '8', modelNode.id]);
+    assert.deepEqual([modelNode.source, modelNode.model], ['store', 'pump-anomaly']);
   });
 
   it('raised no page error and logged no console error', () => {

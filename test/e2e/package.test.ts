@@ -7,10 +7,12 @@ import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { PumpDevice, PUMP_POINTS } from '../../scripts/lib/pump';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
+import { ModelStore } from '../../nodes/core/model-store';
+import { asVersion, model } from '../support/models';
 
-const TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-alarm', 'edge-mqtt-broker', 'edge-modbus-device'];
+const TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-model'];
 /** the nodes shown in the palette, each with its own icon */
-const FLOW_TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-alarm'];
+const FLOW_TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm'];
 
 interface NodeSet { id: string; module: string; types: string[]; enabled: boolean; err?: string }
 
@@ -116,6 +118,42 @@ describe('e2e: the packed package in a Node-RED process', function () {
       assert.equal((pumpReading.units as Record<string, string>).temperature, '°C');
       assert.equal(typeof pumpReading.ts, 'number');
       assert.deepEqual(got.find((m) => m.topic === 'e2e/sim')!.body.payload, { flow: 120 });
+    } finally {
+      await subscriber.endAsync(true);
+    }
+  });
+
+  it('runs the anomaly model from the user dir\'s model store on live pump features, and hot-swaps a new version', async () => {
+    const store = new ModelStore(path.join(userDir, 'edge-intelligence', 'models'));
+    const m = model('pump-anomaly');
+    store.install(m.manifest, m.onnx);
+    store.activate('pump-anomaly', '1');
+    const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`);
+    const got: Array<Record<string, any>> = [];
+    subscriber.on('message', (_topic, payload) => got.push(JSON.parse(payload.toString())));
+    await subscriber.subscribeAsync('e2e/score', { qos: 1 });
+    try {
+      await red.deploy([
+        { id: 'tab', type: 'tab', label: 'infer' },
+        { id: 'dev', type: 'edge-modbus-device', transport: 'tcp', host: '127.0.0.1', port: pump.device.port, unitId: 1, timeout: 500 },
+        { id: 'mdl', type: 'edge-model', source: 'store', model: 'pump-anomaly', storeDir: '', pollInterval: '1' },
+        { id: 'core-broker', type: 'mqtt-broker', broker: '127.0.0.1', port: String(broker.port), protocolVersion: '4', keepalive: '60', cleansession: true },
+        { id: 'modbus', type: 'edge-sensor', z: 'tab', source: 'modbus', device: 'dev', topic: 'e2e/pump', interval: 0.05, outputMode: 'object', onFailure: 'quality', points: PUMP_POINTS, x: 100, y: 40, wires: [['agg']] },
+        { id: 'agg', type: 'edge-aggregate', z: 'tab', key: 'topic', window: 'count', size: '20', hop: '', statistics: 'mean,stddev', output: 'features', featureSource: 'stats',
+          layout: 'channel-major', channels: 'vibration,temperature,pressure,speed', partial: 'drop', x: 300, y: 40, wires: [['infer']] },
+        { id: 'infer', type: 'edge-infer', z: 'tab', model: 'mdl', mode: 'anomaly', x: 500, y: 40, wires: [['json']] },
+        { id: 'json', type: 'change', z: 'tab', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"result": payload, "inference": inference}', tot: 'jsonata' }], x: 700, y: 40, wires: [['out']] },
+        { id: 'out', type: 'mqtt out', z: 'tab', broker: 'core-broker', topic: 'e2e/score', qos: '1', retain: 'false', x: 900, y: 40, wires: [] },
+      ]);
+      await waitFor(() => got.length >= 2, 'scores of the pump', 30_000);
+      const first = got[0];
+      assert.equal(typeof first.result.score, 'number');
+      assert.equal(first.result.threshold, m.manifest.threshold);
+      assert.deepEqual([first.inference.model, first.inference.version], ['pump-anomaly', '1']);
+      store.install(asVersion(m, '2').manifest, m.onnx);
+      store.activate('pump-anomaly', '2'); // another process: picked up by the store watch
+      await waitFor(() => got.some((g) => g.inference.version === '2'), 'answers from version 2', 30_000);
+      assert.match(log(), /serving pump-anomaly version 2/);
     } finally {
       await subscriber.endAsync(true);
     }
