@@ -11,6 +11,8 @@ import { startAedes, EmbeddedBroker } from './lib/aedes-broker';
 import { PumpDevice } from './lib/pump';
 import { startNodeRed, NodeRedProcess } from './lib/node-red-process';
 import { portInUse } from './lib/net-util';
+import { ModelStore } from '../nodes/core/model-store';
+import { buildZoo } from './lib/model-zoo';
 
 const root = path.resolve(__dirname, '..', '..');
 const userDir = path.resolve(process.env.EDGE_DEMO_USER_DIR || path.join(root, '.demo'));
@@ -41,7 +43,7 @@ function installPackage(): void {
 
 /** The demo flow: the example flows with the demo's ports put in. */
 function demoFlows(mqttPort: number, modbusPort: number): unknown[] {
-  const files = ['edge-sensor-sources.json', 'edge-filter-aggregate.json', 'edge-alarm-dashboard.json'];
+  const files = ['edge-sensor-sources.json', 'edge-filter-aggregate.json', 'edge-infer-anomaly.json', 'edge-alarm-dashboard.json'];
   const flows = files.flatMap((f) => JSON.parse(fs.readFileSync(path.join(root, 'examples', f), 'utf8')) as Array<Record<string, unknown>>);
   const seen = new Set<string>();
   return flows.filter((n) => !seen.has(n.id as string) && seen.add(n.id as string)).map((n) => {
@@ -50,6 +52,21 @@ function demoFlows(mqttPort: number, modbusPort: number): unknown[] {
     if (n.type === 'edge-modbus-device') return { ...n, port: modbusPort };
     return n;
   });
+}
+
+/** The demo's models, trained on the simulated pump and installed in the user dir's model store once. */
+function installModels(): string[] {
+  const store = ModelStore.shared(path.join(userDir, 'edge-intelligence', 'models'));
+  const wanted = ['pump-anomaly', 'pump-classifier'];
+  if (wanted.every((name) => store.active(name))) return [];
+  const zoo = buildZoo();
+  const installed: string[] = [];
+  for (const m of zoo.models.filter((z) => wanted.includes(z.name) && !store.active(z.name))) {
+    if (!store.version(m.name, m.manifest.version)) store.install(m.manifest, m.onnx);
+    store.activate(m.name, m.manifest.version);
+    installed.push(`${m.name} ${m.manifest.version}`);
+  }
+  return installed;
 }
 
 async function main(): Promise<void> {
@@ -71,6 +88,7 @@ async function main(): Promise<void> {
   }
 
   installPackage();
+  const models = installModels();
   const firstStart = !fs.existsSync(path.join(userDir, 'flows.json'));
   let broker: EmbeddedBroker | undefined;
   let pump: PumpDevice | undefined;
@@ -112,6 +130,8 @@ async function main(): Promise<void> {
     `  MQTT broker (aedes)   mqtt://127.0.0.1:${ports.mqtt}   plant and cloud broker`,
     `  Modbus TCP pump       127.0.0.1:${ports.modbus}        unit 1, holding 0-7 float32, input 0-3 scaled int16`,
     `  user dir              ${path.relative(process.cwd(), userDir) || '.'}${firstStart ? ' (demo flow deployed)' : ''}`,
+    `  models                ${models.length ? `installed ${models.join(', ')}` : 'in the user dir\'s model store'}`,
+    `  alarm page            ${red.url}/alarms`,
     '',
     'Press Ctrl-C to stop.',
     '',

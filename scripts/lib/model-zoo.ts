@@ -72,7 +72,7 @@ export function buildZoo(o: ZooOptions = {}): Zoo {
   // (a) anomaly: distance from the normal cloud, threshold just above what normal operation reaches
   const normalZ = zTrain.filter((_, i) => train.y[i] === 0);
   const w = fitWhitening(normalZ);
-  const threshold = Number((quantile(normalZ.map((z) => mahalanobis(z, w)), 0.999) * 1.25).toFixed(4));
+  const threshold = Number((quantile(normalZ.map((z) => mahalanobis(z, w)), 0.999) * 1.1).toFixed(4));
   {
     const g = new GraphBuilder('pump-anomaly');
     const x = featuresInput(g);

@@ -13,6 +13,8 @@ export const PUMP_FEATURES = FEATURE_CHANNELS.flatMap((c) => FEATURE_STATS.map((
 export const PUMP_CLASSES = ['normal', 'bearing', 'cavitation', 'stuck-sensor'];
 export const WINDOW_SAMPLES = 20;
 export const SAMPLE_MS = 500;
+/** the demo device moves its process every 100 ms; a poll sees every fifth state */
+export const PROCESS_MS = 100;
 
 export interface Dataset {
   x: number[][];
@@ -47,9 +49,11 @@ export function pumpWindows(seed: number, count: number, faultShare: number, hou
     const window: Record<string, number[]> = Object.fromEntries(FEATURE_CHANNELS.map((c) => [c, []]));
     // the random walks need every sample in order; only the window's last 20 are kept
     const start = t + strideMs - WINDOW_SAMPLES * SAMPLE_MS;
-    for (; t < start; t += SAMPLE_MS) sim.sample(t);
-    for (let i = 0; i < WINDOW_SAMPLES; i++, t += SAMPLE_MS) {
-      const s = sim.sample(t);
+    for (; t < start; t += PROCESS_MS) sim.sample(t);
+    for (let i = 0; i < WINDOW_SAMPLES; i++) {
+      let s = sim.sample(t);
+      for (let k = 1; k < SAMPLE_MS / PROCESS_MS; k++) s = sim.sample((t += PROCESS_MS));
+      t += PROCESS_MS;
       for (const c of FEATURE_CHANNELS) window[c].push(s[c]);
     }
     let label = 0;

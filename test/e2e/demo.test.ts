@@ -39,10 +39,15 @@ describe('e2e: the demo gateway (npm start)', function () {
       assert.match(demo.output(), /\(demo flow deployed\)/);
 
       const flows = await (await fetch(`http://127.0.0.1:${ports.editor}/flows`, { headers: { Accept: 'application/json' } })).json() as Array<Record<string, unknown>>;
-      assert.deepEqual(flows.filter((n) => n.type === 'edge-sensor').map((n) => n.source).sort(), ['modbus', 'modbus', 'modbus', 'mqtt', 'simulator']);
+      assert.deepEqual(flows.filter((n) => n.type === 'edge-sensor').map((n) => n.source).sort(), ['modbus', 'modbus', 'modbus', 'modbus', 'mqtt', 'simulator']);
+      assert.deepEqual(flows.filter((n) => n.type === 'edge-infer').map((n) => n.mode).sort(), ['anomaly', 'classify']);
+      assert.match(demo.output(), /models +installed pump-anomaly 1, pump-classifier 1/);
+      await waitFor(() => /serving pump-anomaly version 1/.test(demo.output()) && /serving pump-classifier version 1/.test(demo.output()), 'both models serving', 30_000);
       assert.equal(flows.filter((n) => n.type === 'edge-alarm').length, 1);
       assert.equal(flows.filter((n) => n.type === 'edge-filter').length, 1);
-      assert.equal(flows.filter((n) => n.type === 'edge-aggregate').length, 2);
+      assert.equal(flows.filter((n) => n.type === 'edge-aggregate').length, 3);
+      const alarmNode = flows.find((n) => n.type === 'edge-alarm') as { alarms: Array<{ id: string; kind: string }> };
+      assert.ok(alarmNode.alarms.some((a) => a.id === 'pump anomaly' && a.kind === 'flag'), 'an alarm on the model\'s anomaly flag');
       assert.equal(flows.filter((n) => n.type === 'edge-modbus-device').length, 1, 'the examples share one device');
       assert.equal(flows.find((n) => n.type === 'edge-modbus-device')!.port, ports.modbus);
 

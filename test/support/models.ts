@@ -40,3 +40,10 @@ export function tempDir(prefix = 'edge-store-'): string {
 export function asVersion(m: BuiltModel, version: string, onnx: Uint8Array = m.onnx, sha256 = m.manifest.sha256): { manifest: ModelManifest; onnx: Uint8Array } {
   return { manifest: { ...m.manifest, version, sha256 }, onnx };
 }
+
+let demo: Zoo | undefined;
+/** The models exactly as the demo trains and installs them. */
+export function demoZoo(): Zoo {
+  demo ??= buildZoo();
+  return demo;
+}
