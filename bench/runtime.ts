@@ -10,6 +10,8 @@ import deviceNode = require('../nodes/edge-modbus-device/edge-modbus-device');
 import aggregateNode = require('../nodes/edge-aggregate/edge-aggregate');
 import filterNode = require('../nodes/edge-filter/edge-filter');
 import alarmNode = require('../nodes/edge-alarm/edge-alarm');
+import modelNode = require('../nodes/edge-model/edge-model');
+import inferNode = require('../nodes/edge-infer/edge-infer');
 import type { NodeAPI } from 'node-red';
 
 /** The baseline of any node's cost: a node that sends each message on unchanged. */
@@ -47,7 +49,7 @@ export async function stopRuntime(): Promise<void> {
 export async function deploy(flow: object[], beforeStart?: (get: typeof node) => void): Promise<void> {
   await helper.unload();
   const nodes: Array<{ id: string; type?: string }> = [{ id: 'tab', type: 'tab' }, ...(flow as Array<{ id: string }>).map((n) => ('wires' in n ? { z: 'tab', ...n } : n))];
-  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, passThroughNode] as never, nodes, {}, () => {
+  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, passThroughNode] as never, nodes, {}, () => {
     (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
     Object.assign(nodePrototype, originals);
     // Node-RED copies `send` onto each node when it is created, so those copies are spies too

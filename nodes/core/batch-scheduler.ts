@@ -109,9 +109,11 @@ export class BatchScheduler<I, O> {
   private pump(): void {
     while (this.inFlight < this.o.concurrency && this.queue.length > 0) {
       const first = this.queue[0];
-      const key = this.o.batchKey(first.item);
       let n = 1;
-      while (n < this.queue.length && n < this.o.maxBatch && this.o.batchKey(this.queue[n].item) === key) n++;
+      if (this.o.maxBatch > 1) {
+        const key = this.o.batchKey(first.item);
+        while (n < this.queue.length && n < this.o.maxBatch && this.o.batchKey(this.queue[n].item) === key) n++;
+      }
       const waited = Date.now() - first.at;
       const full = n >= this.o.maxBatch || n < this.queue.length; // a different key behind it ends the batch too
       if (!full && this.o.maxBatch > 1 && waited < this.o.maxWaitMs) {

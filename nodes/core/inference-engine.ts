@@ -111,6 +111,8 @@ export class InferenceEngine extends EventEmitter {
   private served: Served | undefined;
   private swapping: Promise<void> | undefined;
   private nextId = 1;
+  /** a key no other job has: the job runs alone */
+  private solo = 0;
   private closed = false;
   readonly scheduler: BatchScheduler<Job, InferenceResult>;
 
@@ -122,7 +124,7 @@ export class InferenceEngine extends EventEmitter {
       concurrency: o.concurrency,
       queueLimit: o.queueLimit,
       overflow: o.overflow,
-      batchKey: (job) => (job.served.batchable && job.input.batchKey ? `${job.served.id}|${job.input.batchKey}` : `solo${job.served.id}|${Math.random()}`),
+      batchKey: (job) => (job.served.batchable && job.input.batchKey ? `${job.served.id}|${job.input.batchKey}` : `solo${this.solo++}`),
       run: (jobs) => this.run(jobs),
     });
   }
@@ -231,7 +233,7 @@ export class InferenceEngine extends EventEmitter {
     if (!served) return Promise.reject(new InputError(this.swapping ? 'the model is still loading' : 'no model is loaded'));
     let input: MappedInput;
     try {
-      input = mapInput(payload, served.inputs, { ...served.mapping, payloadFeatures });
+      input = mapInput(payload, served.inputs, payloadFeatures === undefined ? served.mapping : { ...served.mapping, payloadFeatures });
     } catch (err) {
       return Promise.reject(err);
     }

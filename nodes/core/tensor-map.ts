@@ -76,7 +76,15 @@ function isArrayish(v: unknown): v is ArrayLike<unknown> {
 }
 
 /** The shape of a nested array (checked to be rectangular) and its values in row-major order. */
-function flatten(value: unknown, what: string, maxValues: number): { shape: number[]; values: unknown[] } {
+function flatten(value: unknown, what: string, maxValues: number): { shape: number[]; values: ArrayLike<unknown> } {
+  // the common case, one flat vector, without the walk
+  if (isArrayish(value) && (value.length === 0 || !isArrayish(value[0]))) {
+    if (value.length > maxValues) throw new InputError(`${what} has ${value.length} values, more than the limit of ${maxValues}`);
+    for (let i = 0; i < value.length; i++) {
+      if (isArrayish(value[i])) throw new InputError(`${what} is not rectangular: nested deeper than [${value.length}]`);
+    }
+    return { shape: [value.length], values: value };
+  }
   const shape: number[] = [];
   let probe: unknown = value;
   while (isArrayish(probe)) {
@@ -127,7 +135,7 @@ function fitShape(spec: TensorInfo, received: number[]): { dims: number[]; batch
   return undefined;
 }
 
-function convert(values: unknown[], spec: TensorInfo, o: MappingOptions, transform?: (v: number, i: number) => number): TypedData {
+function convert(values: ArrayLike<unknown>, spec: TensorInfo, o: MappingOptions, transform?: (v: number, i: number) => number): TypedData {
   const dtype = DTYPES[spec.type];
   if (!dtype) throw new InputError(`input "${spec.name}" has type ${spec.type}, which this node cannot feed`);
   const out = new dtype.array(values.length);
@@ -315,8 +323,11 @@ export function plainNumber(v: number | bigint | string | boolean): number | str
 /** A tensor as nested plain arrays; `dropBatch` removes a leading dimension of 1. */
 export function toNested(t: OutputTensor, dropBatch: boolean): unknown {
   const dims = dropBatch && t.dims.length >= 1 && t.dims[0] === 1 ? t.dims.slice(1) : t.dims.slice();
-  const flat = Array.from(t.data as ArrayLike<number | bigint>, plainNumber);
+  const flat: unknown[] = t.type === 'int64' || t.type === 'uint64'
+    ? Array.from(t.data as ArrayLike<bigint>, plainNumber)
+    : Array.from(t.data as ArrayLike<number>);
   if (dims.length === 0) return flat[0];
+  if (dims.length === 1) return flat;
   const build = (depth: number, offset: number): unknown[] => {
     const n = dims[depth];
     if (depth === dims.length - 1) return flat.slice(offset, offset + n);
