@@ -36,6 +36,14 @@ function manifestFor(name: string, onnx: Uint8Array, rest: Partial<ModelManifest
   return { name, version, sha256: sha256Hex(onnx), created: new Date().toISOString(), features: PUMP_FEATURES, ...rest };
 }
 
+const FEATURES_INPUT = { name: 'features', type: 'float32', shape: ['batch', F] };
+
+/** Encodes a trained graph with its manifest (one input: the pump feature vector). */
+function built(g: GraphBuilder, name: string, version: string, reference: BuiltModel['reference'], rest: Partial<ModelManifest>): BuiltModel {
+  const onnx = g.encode();
+  return { name, onnx, reference, manifest: manifestFor(name, onnx, { inputs: [FEATURES_INPUT], ...rest }, version) };
+}
+
 function featuresInput(g: GraphBuilder): string {
   return g.input('features', ELEM.FLOAT, ['batch', F]);
 }
@@ -86,22 +94,15 @@ export function buildZoo(o: ZooOptions = {}): Zoo {
     const scores = zTest.map((z) => mahalanobis(z, w));
     const normal = scores.filter((_, i) => test.y[i] === 0);
     const faulty = scores.filter((_, i) => test.y[i] !== 0);
-    const onnx = g.encode();
-    models.push({
-      name: 'pump-anomaly',
-      onnx,
-      reference: { whitening: w },
-      manifest: manifestFor('pump-anomaly', onnx, {
-        description: 'Mahalanobis distance of the pump feature vector from normal operation',
-        preprocessing, threshold, labels: ['normal', 'anomaly'],
-        inputs: [{ name: 'features', type: 'float32', shape: ['batch', F] }],
-        outputs: [{ name: 'score', type: 'float32', shape: ['batch'] }],
-        metrics: {
-          falseAlarmRate: normal.filter((v) => v > threshold).length / normal.length,
-          detectionRate: faulty.filter((v) => v > threshold).length / faulty.length,
-        },
-      }, version),
-    });
+    models.push(built(g, 'pump-anomaly', version, { whitening: w }, {
+      description: 'Mahalanobis distance of the pump feature vector from normal operation',
+      preprocessing, threshold, labels: ['normal', 'anomaly'],
+      outputs: [{ name: 'score', type: 'float32', shape: ['batch'] }],
+      metrics: {
+        falseAlarmRate: normal.filter((v) => v > threshold).length / normal.length,
+        detectionRate: faulty.filter((v) => v > threshold).length / faulty.length,
+      },
+    }));
   }
 
   // (b) MLP classifier
@@ -111,19 +112,12 @@ export function buildZoo(o: ZooOptions = {}): Zoo {
     const logits = denseGraph(g, mlp, featuresInput(g));
     g.op1('Softmax', [logits], { axis: { int: 1 } }, 'probabilities');
     g.output('probabilities', ELEM.FLOAT, ['batch', PUMP_CLASSES.length]);
-    const onnx = g.encode();
-    models.push({
-      name: 'pump-classifier',
-      onnx,
-      reference: { network: mlp },
-      manifest: manifestFor('pump-classifier', onnx, {
-        description: 'pump condition from the feature vector (MLP 8-32-16-4)',
-        preprocessing, labels: PUMP_CLASSES,
-        inputs: [{ name: 'features', type: 'float32', shape: ['batch', F] }],
-        outputs: [{ name: 'probabilities', type: 'float32', shape: ['batch', PUMP_CLASSES.length] }],
-        metrics: { accuracy: accuracy(mlp, zTest, test.y), trainAccuracy: accuracy(mlp, zTrain, train.y) },
-      }, version),
-    });
+    models.push(built(g, 'pump-classifier', version, { network: mlp }, {
+      description: 'pump condition from the feature vector (MLP 8-32-16-4)',
+      preprocessing, labels: PUMP_CLASSES,
+      outputs: [{ name: 'probabilities', type: 'float32', shape: ['batch', PUMP_CLASSES.length] }],
+      metrics: { accuracy: accuracy(mlp, zTest, test.y), trainAccuracy: accuracy(mlp, zTrain, train.y) },
+    }));
   }
 
   // (c) the same task with ai.onnx.ml LinearClassifier (multinomial logistic regression)
@@ -141,19 +135,12 @@ export function buildZoo(o: ZooOptions = {}): Zoo {
     }, ['label', 'probabilities']);
     g.output('label', ELEM.INT64, ['batch']);
     g.output('probabilities', ELEM.FLOAT, ['batch', C]);
-    const onnx = g.encode();
-    models.push({
-      name: 'pump-linear',
-      onnx,
-      reference: { network: linear },
-      manifest: manifestFor('pump-linear', onnx, {
-        description: 'pump condition by multinomial logistic regression (ai.onnx.ml LinearClassifier)',
-        preprocessing, labels: PUMP_CLASSES,
-        inputs: [{ name: 'features', type: 'float32', shape: ['batch', F] }],
-        outputs: [{ name: 'label', type: 'int64', shape: ['batch'] }, { name: 'probabilities', type: 'float32', shape: ['batch', C] }],
-        metrics: { accuracy: accuracy(linear, zTest, test.y) },
-      }, version),
-    });
+    models.push(built(g, 'pump-linear', version, { network: linear }, {
+      description: 'pump condition by multinomial logistic regression (ai.onnx.ml LinearClassifier)',
+      preprocessing, labels: PUMP_CLASSES,
+      outputs: [{ name: 'label', type: 'int64', shape: ['batch'] }, { name: 'probabilities', type: 'float32', shape: ['batch', C] }],
+      metrics: { accuracy: accuracy(linear, zTest, test.y) },
+    }));
   }
   return { models, heldOut: { features: PUMP_FEATURES, classes: PUMP_CLASSES, x: test.x, y: test.y } };
 }
