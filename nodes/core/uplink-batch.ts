@@ -1,0 +1,171 @@
+/**
+ * What the uplink puts on the wire: each record in an envelope the cloud can de-duplicate and order by
+ * ({id: "<epoch>:<seq>", seq, ts, topic, payload}), many records per publish (a JSON array or NDJSON, optionally
+ * gzipped), each publish within the broker's packet limit (e.g. 128 KB for AWS IoT Core). Also the field filter
+ * that keeps site-only data on site, and the token bucket that paces a backlog.
+ */
+import zlib from 'node:zlib';
+import type { StoredRecord } from './durable-queue';
+
+export type BatchFormat = 'json' | 'ndjson';
+
+export interface BatchOptions {
+  /** records per publish at most */
+  maxRecords: number;
+  /** bytes per publish at most (the payload as sent, after compression) */
+  maxPacketBytes: number;
+  format: BatchFormat;
+  gzip: boolean;
+}
+
+export interface Envelope {
+  id: string;
+  seq: number;
+  ts: number;
+  topic: string;
+  payload: unknown;
+}
+
+export interface Publish {
+  topic: string;
+  payload: Buffer;
+  /** the queue ids it carries, in order */
+  ids: number[];
+  /** bytes of the records as single JSON publishes would have been (for the savings figure) */
+  plainBytes: number;
+}
+
+export interface Plan {
+  publishes: Publish[];
+  /** records that cannot fit one packet even alone */
+  tooLarge: number[];
+}
+
+export function envelope(epoch: string, r: StoredRecord): Envelope {
+  return { id: `${epoch}:${r.id}`, seq: r.id, ts: r.ts, topic: r.topic, payload: JSON.parse(r.body) };
+}
+
+function encode(items: string[], o: BatchOptions): Buffer {
+  const text = o.format === 'ndjson' ? `${items.join('\n')}\n` : `[${items.join(',')}]`;
+  return o.gzip ? zlib.gzipSync(text) : Buffer.from(text);
+}
+
+/**
+ * Groups records (oldest first) by their target topic into publishes of at most maxRecords records and
+ * maxPacketBytes bytes, keeping each topic's order. A record too large for a packet on its own is reported.
+ */
+export function planPublishes(records: StoredRecord[], epoch: string, target: (r: StoredRecord) => string, o: BatchOptions): Plan {
+  const byTopic = new Map<string, StoredRecord[]>();
+  for (const r of records) {
+    const t = target(r);
+    const list = byTopic.get(t);
+    if (list) list.push(r);
+    else byTopic.set(t, [r]);
+  }
+  const plan: Plan = { publishes: [], tooLarge: [] };
+  for (const [topic, list] of byTopic) {
+    let items: string[] = [];
+    let ids: number[] = [];
+    let plain = 0;
+    const flush = () => {
+      if (!items.length) return;
+      plan.publishes.push({ topic, payload: encode(items, o), ids, plainBytes: plain });
+      items = [];
+      ids = [];
+      plain = 0;
+    };
+    for (const r of list) {
+      const item = JSON.stringify(envelope(epoch, r));
+      if (encode([item], o).length > o.maxPacketBytes) {
+        plan.tooLarge.push(r.id);
+        continue;
+      }
+      // the raw length bounds the compressed one closely enough to decide cheaply; the exact check follows
+      if (items.length >= o.maxRecords || (!o.gzip && encode([...items, item], o).length > o.maxPacketBytes)) flush();
+      items.push(item);
+      ids.push(r.id);
+      plain += Buffer.byteLength(item);
+      if (o.gzip && encode(items, o).length > o.maxPacketBytes) {
+        items.pop();
+        ids.pop();
+        plain -= Buffer.byteLength(item);
+        flush();
+        items.push(item);
+        ids.push(r.id);
+        plain += Buffer.byteLength(item);
+      }
+    }
+    flush();
+  }
+  return plan;
+}
+
+/** Decodes a publish (for tests and for consumers written in JavaScript). */
+export function decodePublish(payload: Buffer, format: BatchFormat): Envelope[] {
+  const text = payload[0] === 0x1f && payload[1] === 0x8b ? zlib.gunzipSync(payload).toString() : payload.toString();
+  return format === 'ndjson' ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Envelope) : (JSON.parse(text) as Envelope[]);
+}
+
+/**
+ * Data residency: keeps only the allowed top-level fields of an object payload (when an allowlist is set), then
+ * removes the denied ones. Paths are dotted (`raw.waveform`). Non-object payloads pass unchanged.
+ */
+export function filterFields(payload: unknown, allow: string[], deny: string[]): unknown {
+  if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return payload;
+  let out: Record<string, unknown> = payload as Record<string, unknown>;
+  if (allow.length) {
+    const kept: Record<string, unknown> = {};
+    for (const path of allow) {
+      const value = getDotted(out, path);
+      if (value !== undefined) setDotted(kept, path, value);
+    }
+    out = kept;
+  } else {
+    out = structuredClone(out);
+  }
+  for (const path of deny) deleteDotted(out, path);
+  return out;
+}
+
+function getDotted(o: Record<string, unknown>, path: string): unknown {
+  return path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+}
+
+function setDotted(o: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let at = o;
+  for (const k of keys.slice(0, -1)) at = (at[k] ??= {}) as Record<string, unknown>;
+  at[keys[keys.length - 1]] = structuredClone(value);
+}
+
+function deleteDotted(o: Record<string, unknown>, path: string): void {
+  const keys = path.split('.');
+  let at: unknown = o;
+  for (const k of keys.slice(0, -1)) at = at && typeof at === 'object' ? (at as Record<string, unknown>)[k] : undefined;
+  if (at && typeof at === 'object') delete (at as Record<string, unknown>)[keys[keys.length - 1]];
+}
+
+/** Paces sending: at most `rate` units per second with bursts up to `burst`; 0 = unlimited. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(private readonly rate: number, private readonly burst: number, now = Date.now()) {
+    this.tokens = burst;
+    this.last = now;
+  }
+
+  /** How long to wait before `amount` may go (0: now, and it is taken). */
+  take(amount: number, now = Date.now()): number {
+    if (!(this.rate > 0)) return 0;
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    // an amount larger than the burst goes once the bucket is full, so it is never stuck
+    const need = Math.min(amount, this.burst);
+    if (this.tokens >= need) {
+      this.tokens -= amount;
+      return 0;
+    }
+    return Math.ceil(((need - this.tokens) / this.rate) * 1000);
+  }
+}
