@@ -7,7 +7,7 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { ModelSource } from './inference-engine';
 import { ModelManifest } from './model-manifest';
-import { ModelStore, sha256Hex } from './model-store';
+import { ModelStore, pollFile, sha256Hex } from './model-store';
 
 export interface ModelHandle {
   /** set when the configuration cannot work, in words */
@@ -44,10 +44,14 @@ export class StoreModel implements ModelHandle {
   }
 
   subscribe(listener: (source: ModelSource | undefined) => void): () => void {
-    listener(this.current());
-    if (this.problem) return () => undefined;
-    this.emitter.on('change', listener);
+    if (this.problem) {
+      listener(undefined);
+      return () => undefined;
+    }
+    // watching starts before the first answer, so no change can fall between the two
     this.unwatch ??= this.store.watch(this.name, () => this.emitter.emit('change', this.current()), this.pollMs);
+    this.emitter.on('change', listener);
+    listener(this.current());
     return () => {
       this.emitter.off('change', listener);
       if (this.emitter.listenerCount('change') === 0) {
@@ -81,13 +85,17 @@ export class FileModel implements ModelHandle {
   readonly problem: string | undefined;
   private readonly emitter = new EventEmitter();
   private last: ModelSource | undefined;
-  private watching = false;
+  private stopPolling: (() => void) | undefined;
   private readonly bad = new Set<string>();
 
   constructor(private readonly file: string, private readonly pollMs = 2000) {
     this.emitter.setMaxListeners(0);
     if (!file) this.problem = 'no model file is set';
     this.last = this.read();
+  }
+
+  private startPolling(): void {
+    this.stopPolling ??= pollFile(this.file, this.pollMs, this.onFile);
   }
 
   get name(): string {
@@ -129,15 +137,14 @@ export class FileModel implements ModelHandle {
     listener(this.current() ?? this.last);
     if (this.problem) return () => undefined;
     this.emitter.on('change', listener);
-    if (!this.watching) {
-      fs.watchFile(this.file, { interval: this.pollMs, persistent: false }, this.onFile);
-      this.watching = true;
-    }
+    this.startPolling();
+    // a change between reading the file (constructor) and polling it: compare now
+    this.onFile();
     return () => {
       this.emitter.off('change', listener);
-      if (this.emitter.listenerCount('change') === 0 && this.watching) {
-        fs.unwatchFile(this.file, this.onFile);
-        this.watching = false;
+      if (this.emitter.listenerCount('change') === 0) {
+        this.stopPolling?.();
+        this.stopPolling = undefined;
       }
     };
   }

@@ -75,6 +75,31 @@ function writeDurably(file: string, data: Uint8Array | string): void {
 
 export class ModelStoreError extends Error {}
 
+function statKey(file: string): string {
+  try {
+    const st = fs.statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/**
+ * Calls back when a file is replaced, written or removed, checking every `intervalMs`. The first look is taken
+ * now, synchronously (fs.watchFile takes it later, so a change right after subscribing could go unseen).
+ */
+export function pollFile(file: string, intervalMs: number, onChange: () => void): () => void {
+  let last = statKey(file);
+  const timer = setInterval(() => {
+    const now = statKey(file);
+    if (now === last) return;
+    last = now;
+    onChange();
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 const shared = new Map<string, ModelStore>();
 
 export class ModelStore extends EventEmitter {
@@ -283,12 +308,11 @@ export class ModelStore extends EventEmitter {
     };
     this.on('active', onLocal);
     this.on('bad', onLocal);
-    const file = path.join(this.modelDir(name), POINTER_FILE);
-    fs.watchFile(file, { interval: pollMs, persistent: false }, check);
+    const stop = pollFile(path.join(this.modelDir(name), POINTER_FILE), pollMs, check);
     return () => {
       this.off('active', onLocal);
       this.off('bad', onLocal);
-      fs.unwatchFile(file, check);
+      stop();
     };
   }
 }
