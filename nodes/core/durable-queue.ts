@@ -21,7 +21,8 @@ export type Durability = 'fsync' | 'group' | 'os';
 export const DURABILITY_MODES: readonly Durability[] = ['fsync', 'group', 'os'];
 export type FullPolicy = 'drop-oldest' | 'drop-newest' | 'reject';
 export const FULL_POLICIES: readonly FullPolicy[] = ['drop-oldest', 'drop-newest', 'reject'];
-export type DropReason = 'full' | 'ttl';
+/** full: the size limit; ttl: too old; too-large: bigger than one packet may carry */
+export type DropReason = 'full' | 'ttl' | 'too-large';
 
 export interface QueueOptions {
   durability: Durability;

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { helper, load, record, messages, startServer, stopServer, lastStatus, errors, recorder, watchers } from '../support/red';
+import { helper, runtimeWithStateDir, load, record, messages, lastStatus, errors, recorder, watchers } from '../support/red';
 import { delay, waitFor } from '../../scripts/lib/net-util';
-
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-alarm-state-'));
 
 const ALARMS = [
   { id: 'high temperature', path: 'payload.temperature', kind: 'high', limit: '80', setpoint: '', deadband: '2', onDelay: '0', offDelay: '0', priority: '700', latching: false, unit: '°C', message: '{{id}}: {{value}} {{unit}}' },
@@ -21,14 +18,7 @@ function alarm(extra: object = {}): object {
 const send = (msg: object) => (helper.getNode('al') as unknown as { receive(m: object): void }).receive(msg);
 
 describe('nodes: edge-alarm', function () {
-  before(async () => {
-    helper.settings({ edgeIntelligenceStateDir: stateDir });
-    await startServer();
-  });
-  after(async () => {
-    await stopServer();
-    fs.rmSync(stateDir, { recursive: true, force: true });
-  });
+  const stateDir = runtimeWithStateDir('edge-alarm-state-');
   afterEach(() => helper.unload());
   beforeEach(() => fs.rmSync(path.join(stateDir, 'alarms'), { recursive: true, force: true }));
 

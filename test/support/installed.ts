@@ -23,7 +23,8 @@ export function installedUserDir(): Promise<string> {
     const tarball = path.join(work, path.basename(packed[0].filename));
     const userDir = path.join(work, 'userdir');
     fs.mkdirSync(userDir);
-    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }));
+    // as a user would: allow better-sqlite3 to build its native module (an npm that holds back install scripts asks)
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true, allowScripts: { 'better-sqlite3': true } }));
     npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=dev', tarball], userDir);
     return userDir;
   })();

@@ -3,6 +3,7 @@
  * catalogues so tests can assert the exact words a user sees.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -15,13 +16,14 @@ import filterNode = require('../../nodes/edge-filter/edge-filter');
 import alarmNode = require('../../nodes/edge-alarm/edge-alarm');
 import modelNode = require('../../nodes/edge-model/edge-model');
 import inferNode = require('../../nodes/edge-infer/edge-infer');
+import uplinkNode = require('../../nodes/edge-uplink/edge-uplink');
 import { waitFor } from '../../scripts/lib/net-util';
 
 helper.init(require.resolve('node-red'));
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const catalogues: Record<string, unknown> = {};
-for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate', 'edge-filter', 'edge-alarm', 'edge-model', 'edge-infer']) {
+for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate', 'edge-filter', 'edge-alarm', 'edge-model', 'edge-infer', 'edge-uplink']) {
   Object.assign(catalogues, JSON.parse(fs.readFileSync(path.join(repo, 'nodes', type, 'locales', 'en-US', `${type}.json`), 'utf8')));
 }
 
@@ -38,11 +40,28 @@ const withCatalogue = (module: NodeModule): NodeModule => (RED) => {
   module(RED);
 };
 
-export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode].map(withCatalogue);
+export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode].map(withCatalogue);
 export { helper };
 
 export function startServer(): Promise<void> {
   return new Promise((resolve) => helper.startServer(() => resolve()));
+}
+
+/**
+ * Hooks for a describe block: a runtime whose nodes keep their state (setting edgeIntelligenceStateDir) in a
+ * temporary directory, removed afterwards. Returns the directory.
+ */
+export function runtimeWithStateDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  before(async () => {
+    helper.settings({ edgeIntelligenceStateDir: dir });
+    await startServer();
+  });
+  after(async () => {
+    await stopServer();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
 }
 
 export function stopServer(): Promise<void> {

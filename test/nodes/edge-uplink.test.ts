@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { decodePublish, Envelope } from '../../nodes/core/uplink-batch';
+import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
+import { freePort, waitFor } from '../../scripts/lib/net-util';
+import { helper, runtimeWithStateDir, lastStatus, load, messages, record, recorder, translate, watchers } from '../support/red';
+
+
+function uplink(extra: object = {}): object {
+  return { id: 'up', type: 'edge-uplink', broker: 'cloud', topic: 'cloud/${topic}', qos: '1', retain: false, format: 'json', gzip: false,
+    maxRecords: '50', batchWait: '50', maxPacketKb: '128', durability: 'os', groupMs: '20', maxSizeMb: '100', maxAgeH: '0',
+    onFull: 'drop-oldest', rateRecords: '0', rateKbps: '0', allow: '', deny: '', contentType: '', messageExpiry: '0',
+    wires: [['stats'], ['drops']], ...extra };
+}
+
+const cloudConfig = (port: number) => ({ id: 'cloud', type: 'edge-mqtt-broker', url: `mqtt://127.0.0.1:${port}`, clientId: '', protocolVersion: '4', clean: true, keepalive: '30', rejectUnauthorized: true });
+const send = (msg: object) => (helper.getNode('up') as unknown as { receive(m: object): void }).receive(msg);
+
+/** A cloud-side subscriber collecting every envelope. */
+async function cloudSubscriber(port: number): Promise<{ envelopes: Envelope[]; publishes: number; close(): Promise<void> }> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 200 });
+  const got = { envelopes: [] as Envelope[], publishes: 0, close: () => client.endAsync(true) };
+  client.on('message', (_t, payload) => {
+    got.publishes++;
+    got.envelopes.push(...decodePublish(payload, 'json'));
+  });
+  client.on('connect', () => void client.subscribe('cloud/#', { qos: 1 }));
+  await client.subscribeAsync('cloud/#', { qos: 1 });
+  return got;
+}
+
+describe('nodes: edge-uplink', function () {
+  let broker: EmbeddedBroker;
+  const stateDir = runtimeWithStateDir('edge-uplink-state-');
+  beforeEach(async () => {
+    broker = await startAedes(await freePort());
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await broker.close();
+    fs.rmSync(path.join(stateDir, 'uplink'), { recursive: true, force: true });
+  });
+
+  it('stores each message before done(), then sends many per publish, in order, with ids the cloud can de-duplicate', async () => {
+    const cloud = await cloudSubscriber(broker.port);
+    await load([cloudConfig(broker.port), uplink(), recorder('stats'), recorder('drops'), ...watchers('up')]);
+    await waitFor(() => lastStatus('up')?.fill === 'green', 'connected');
+    const completed = record('up-completed');
+    for (let i = 0; i < 200; i++) send({ topic: i % 2 ? 'pump/temp' : 'pump/vib', payload: { v: i }, ts: 1000 + i });
+    await messages(completed, 200, 'done() for every message');
+    await waitFor(() => cloud.envelopes.length === 200, 'all 200 in the cloud', 10_000);
+    const byTopic = (t: string) => cloud.envelopes.filter((e) => e.topic === t).map((e) => (e.payload as { v: number }).v);
+    assert.deepEqual(byTopic('pump/vib'), Array.from({ length: 100 }, (_, i) => i * 2));
+    assert.deepEqual(byTopic('pump/temp'), Array.from({ length: 100 }, (_, i) => i * 2 + 1));
+    assert.equal(new Set(cloud.envelopes.map((e) => e.id)).size, 200, 'unique ids');
+    assert.ok(cloud.publishes <= 10, `${cloud.publishes} publishes for 200 records`);
+    assert.equal(cloud.envelopes[0].ts, 1000);
+    send({ command: 'stats' });
+    const [stats] = await messages(record('stats'), 1);
+    assert.deepEqual([stats.payload.queued, stats.payload.acked, stats.payload.sent, stats.payload.dropped.full], [0, 200, 200, 0]);
+    assert.ok(stats.payload.savedBytes > 0, 'batching saved bytes');
+    await cloud.close();
+  });
+
+  it('buffers while the broker is down and delivers everything, in order, when it is back', async () => {
+    await load([cloudConfig(broker.port), uplink(), recorder('stats'), recorder('drops')]);
+    await waitFor(() => lastStatus('up')?.fill === 'green', 'connected');
+    const port = broker.port;
+    await broker.close();
+    await waitFor(() => lastStatus('up')?.fill === 'yellow', 'offline');
+    for (let i = 0; i < 500; i++) send({ topic: 'line', payload: i });
+    await waitFor(() => lastStatus('up')?.text === translate('edge-uplink.status.queued', { count: 500 }) && lastStatus('up')?.fill === 'yellow', 'offline, queued 500');
+    broker = await startAedes(port);
+    const cloud = await cloudSubscriber(port);
+    await waitFor(() => cloud.envelopes.length >= 500, 'the backlog delivered', 20_000);
+    assert.deepEqual(cloud.envelopes.map((e) => e.payload).slice(0, 500), Array.from({ length: 500 }, (_, i) => i));
+    await cloud.close();
+  });
+
+  it('keeps its backlog across a redeploy (the same node) and applies the size limit with every drop reported', async () => {
+    await load([cloudConfig(1), uplink({ maxSizeMb: String(1000 / 1_048_576), onFull: 'drop-oldest' }), recorder('stats'), recorder('drops')]);
+    const drops = record('drops');
+    // each record: the topic (1 byte) and the JSON text "record 000" (12 bytes)
+    for (let i = 0; i < 100; i++) send({ topic: 't', payload: `record ${String(i).padStart(3, '0')}` });
+    await waitFor(() => drops.messages.length > 0, 'a drop event');
+    send({ command: 'stats' });
+    const [stats] = await messages(record('stats'), 1);
+    const kept = Math.floor(1000 / 13);
+    assert.equal(stats.payload.queued, kept);
+    assert.equal(stats.payload.dropped.full, 100 - kept);
+    assert.equal(drops.messages.reduce((a, m) => a + m.payload.count, 0), 100 - kept, 'every drop reported');
+    await helper.unload();
+    // the same node again, now with a reachable broker: the backlog goes out
+    const cloud = await cloudSubscriber(broker.port);
+    await load([cloudConfig(broker.port), uplink({ maxSizeMb: String(1000 / 1_048_576) }), recorder('stats'), recorder('drops')]);
+    await waitFor(() => cloud.envelopes.length === kept, `the ${kept} kept records`, 10_000);
+    assert.equal(cloud.envelopes[cloud.envelopes.length - 1].payload, 'record 099', 'the newest were kept');
+    await cloud.close();
+  });
+
+  it('keeps site-only fields on site, gzips, and refuses a payload that is not JSON', async () => {
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`);
+    const raw: Buffer[] = [];
+    client.on('message', (_t, p) => raw.push(p));
+    await client.subscribeAsync('cloud/#', { qos: 1 });
+    await load([cloudConfig(broker.port), uplink({ gzip: true, deny: 'operator,raw.waveform' }), recorder('stats'), recorder('drops'), ...watchers('up')]);
+    await waitFor(() => lastStatus('up')?.fill === 'green', 'connected');
+    send({ topic: 'p', payload: { temperature: 61, operator: 'jane', raw: { waveform: [1, 2], rms: 2 } } });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    send({ topic: 'p', payload: circular });
+    const [err] = await messages(record('up-caught'), 1);
+    assert.match(err.error.message, /the payload cannot be stored as JSON/);
+    await waitFor(() => raw.length === 1, 'the publish');
+    assert.equal(raw[0][0], 0x1f, 'gzipped');
+    assert.deepEqual(decodePublish(raw[0], 'json').map((e) => e.payload), [{ temperature: 61, raw: { rms: 2 } }]);
+    await client.endAsync(true);
+  });
+});
