@@ -34,23 +34,36 @@ export function loadJson<T>(file: string): LoadResult<T> {
   }
 }
 
-export function saveJson(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
+/** Writes a file and flushes it to disk before returning. */
+export function writeDurably(file: string, data: Uint8Array | string): void {
+  const fd = fs.openSync(file, 'w');
   try {
-    fs.writeSync(fd, JSON.stringify(value));
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  fs.renameSync(tmp, file);
-  // the rename itself is durable once the directory is flushed
+}
+
+/** Flushes a directory, which makes a rename in it durable; some file systems cannot, and the rename is still atomic. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
   try {
-    const dir = fs.openSync(path.dirname(file), 'r');
-    fs.fsyncSync(dir);
-    fs.closeSync(dir);
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
   } catch {
-    // some file systems do not fsync directories
+    // not supported here
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** `beforeRename` runs between writing the new file and putting it in place (tests "lose power" there). */
+export function saveJson(file: string, value: unknown, beforeRename?: () => void): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeDurably(tmp, JSON.stringify(value));
+  beforeRename?.();
+  fs.renameSync(tmp, file);
+  fsyncDir(path.dirname(file));
 }

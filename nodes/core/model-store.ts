@@ -14,7 +14,7 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadJson, saveJson } from './json-store';
+import { fsyncDir, loadJson, saveJson, writeDurably } from './json-store';
 import { compareVersions, isSafeName, ModelManifest, validateManifest } from './model-manifest';
 
 export const MODEL_FILE = 'model.onnx';
@@ -49,28 +49,6 @@ export type CrashPoint = (step: 'install:written' | 'install:renamed' | 'activat
 
 export function sha256Hex(data: Uint8Array): string {
   return crypto.createHash('sha256').update(data).digest('hex');
-}
-
-function fsyncPath(p: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(p, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // some file systems cannot fsync a directory; the rename is still atomic
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-function writeDurably(file: string, data: Uint8Array | string): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 export class ModelStoreError extends Error {}
@@ -222,10 +200,10 @@ export class ModelStore extends EventEmitter {
     const tmp = fs.mkdtempSync(path.join(modelDir, `${TMP_PREFIX}${version}-`));
     writeDurably(path.join(tmp, MODEL_FILE), model);
     writeDurably(path.join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
-    fsyncPath(tmp);
+    fsyncDir(tmp);
     this.crashPoint?.('install:written');
     fs.renameSync(tmp, target);
-    fsyncPath(modelDir);
+    fsyncDir(modelDir);
     this.crashPoint?.('install:renamed');
     return this.version(name, version)!;
   }
@@ -241,17 +219,7 @@ export class ModelStore extends EventEmitter {
       activatedAt: new Date().toISOString(),
     };
     if (v.bad) fs.rmSync(path.join(v.dir, BAD_FILE), { force: true }); // an explicit activation is a retry
-    const file = path.join(this.modelDir(name), POINTER_FILE);
-    if (this.crashPoint) {
-      // the same steps as saveJson, with the hook between writing and renaming
-      const tmp = `${file}.tmp-${process.pid}`;
-      writeDurably(tmp, JSON.stringify(pointer));
-      this.crashPoint('activate:written');
-      fs.renameSync(tmp, file);
-      fsyncPath(path.dirname(file));
-    } else {
-      saveJson(file, pointer);
-    }
+    saveJson(path.join(this.modelDir(name), POINTER_FILE), pointer, () => this.crashPoint?.('activate:written'));
     this.emit('active', name, version, old?.version);
     return pointer;
   }
