@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import * as ort from 'onnxruntime-node';
 import { BatchScheduler, OverflowPolicy, SchedulerCounters } from './batch-scheduler';
 import { ModelManifest, TensorInfo } from './model-manifest';
-import { checkPostOptions, PostOptions, postprocess } from './postprocess';
+import { checkPostOptions, pickOutput, PostOptions, postprocess } from './postprocess';
 import { SessionLease, SessionPool, SessionSettings } from './session-pool';
 import { Feed, hasBatchDim, InputError, isSupportedType, MappedInput, mapInput, MappingOptions, mergeInputs, NanPolicy, OutputTensor, shapeText, splitOutputs } from './tensor-map';
 
@@ -184,6 +184,8 @@ export class InferenceEngine extends EventEmitter {
     const post: PostOptions = { ...this.o.post, labels: m.labels, threshold: this.o.post.threshold ?? m.threshold };
     const problems = checkPostOptions(outputs, post);
     if (problems.length) throw new SwapError(problems.join('; '), false);
+    // chosen once for the version, not for every message
+    if (post.mode !== 'raw') post.output = pickOutput(outputs, post).name;
     const width = inputs[0].shape[inputs[0].shape.length - 1];
     for (const [what, list] of [['features', m.features], ['preprocessing values', m.preprocessing?.scale]] as const) {
       if (list && typeof width === 'number' && width >= 0 && list.length !== width) {

@@ -28,7 +28,6 @@ function describeValues(meta: readonly ort.InferenceSession.ValueMetadata[]): Te
   return meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: m.shape.slice() } : { name: m.name, type: 'non-tensor', shape: [] }));
 }
 
-/** Reads, checks and loads a model file. `expectedSha256` (from the manifest) catches a corrupt or swapped file. */
 function readModel(file: string): Buffer {
   try {
     return fs.readFileSync(file);
@@ -42,11 +41,8 @@ function corrupt(file: string, actual: string, expected: string): ModelLoadError
   return new ModelLoadError(`model file ${file} is corrupt: its sha256 is ${actual.slice(0, 12)}…, the manifest says ${expected.slice(0, 12)}…`);
 }
 
-/** Reads, checks and loads a model file. `expectedSha256` (from the manifest) catches a corrupt or swapped file. */
-export async function loadSession(file: string, expectedSha256: string | undefined, s: SessionSettings): Promise<LoadedSession> {
-  const bytes = readModel(file);
-  const sha256 = sha256Hex(bytes);
-  if (expectedSha256 && sha256 !== expectedSha256) throw corrupt(file, sha256, expectedSha256);
+/** Loads a model already read and checked against its sha256 (`file` names it in errors). */
+async function loadSession(file: string, bytes: Buffer, sha256: string, s: SessionSettings): Promise<LoadedSession> {
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {
@@ -99,7 +95,8 @@ export class SessionPool {
    * its hash is already loaded: a corrupt or replaced file is found now, not on the next restart.
    */
   async acquire(file: string, sha256: string | undefined, s: SessionSettings): Promise<SessionLease> {
-    const digest = sha256Hex(readModel(file));
+    const bytes = readModel(file);
+    const digest = sha256Hex(bytes);
     if (sha256 && digest !== sha256) throw corrupt(file, digest, sha256);
     const key = `${digest}|${s.threads}`;
     let entry = this.live.get(key);
@@ -109,7 +106,7 @@ export class SessionPool {
       const parked = this.idle.get(key);
       if (parked) this.idle.delete(key);
       entry = {
-        loading: parked ? Promise.resolve(parked) : loadSession(file, digest, s).then((l) => {
+        loading: parked ? Promise.resolve(parked) : loadSession(file, bytes, digest, s).then((l) => {
           this.stats.created++;
           return l;
         }),
