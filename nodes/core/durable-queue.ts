@@ -66,6 +66,7 @@ export interface QueueStats {
   queued: number;
   bytes: number;
   inFlight: number;
+  /** measurement time of the record stored first (the head of the queue) */
   oldestTs: number | undefined;
   enqueued: number;
   acked: number;
@@ -126,6 +127,7 @@ export class DurableQueue {
   private bytes = 0;
   private count = 0;
   private readonly counters: Record<Counter, number> = { enqueued: 0, acked: 0, resent: 0, dropped_full: 0, dropped_ttl: 0 };
+  private readonly dirty = new Set<Counter>();
   private readonly st: Record<string, Database.Statement>;
 
   constructor(readonly file: string, private readonly o: QueueOptions) {
@@ -161,7 +163,7 @@ export class DurableQueue {
       insert: db.prepare('INSERT INTO records (topic, ts, enqueued, bytes, body) VALUES (?, ?, ?, ?, ?)'),
       page: db.prepare('SELECT id, topic, ts, enqueued, bytes, body FROM records WHERE id > ? ORDER BY id LIMIT ?'),
       oldest: db.prepare('SELECT id, bytes FROM records ORDER BY id LIMIT ?'),
-      oldestTs: db.prepare('SELECT MIN(ts) AS ts FROM records'),
+      oldestTs: db.prepare('SELECT ts FROM records ORDER BY id LIMIT 1'),
       remove: db.prepare('DELETE FROM records WHERE id = ?'),
       bytesOf: db.prepare('SELECT bytes FROM records WHERE id = ?'),
       expired: db.prepare('SELECT id, bytes FROM records WHERE enqueued < ? ORDER BY id LIMIT 10000'),
@@ -169,8 +171,16 @@ export class DurableQueue {
     };
   }
 
+  /** Counts, to be written with the next transaction (only what changed). */
+  private bump(c: Counter, n: number): void {
+    if (!n) return;
+    this.counters[c] += n;
+    this.dirty.add(c);
+  }
+
   private saveCounters(): void {
-    for (const c of COUNTERS) this.st.putMeta.run(c, String(this.counters[c]));
+    for (const c of this.dirty) this.st.putMeta.run(c, String(this.counters[c]));
+    this.dirty.clear();
   }
 
   private removeIds(rows: Array<{ id: number; bytes: number }>): number {
@@ -209,7 +219,7 @@ export class DurableQueue {
           }
           if (victims.length) {
             const bytes = this.removeIds(victims);
-            this.counters.dropped_full += victims.length;
+            this.bump('dropped_full', victims.length);
             result.drops.push({ reason: 'full', count: victims.length, ids: victims.map((v) => v.id), bytes });
           }
           // still too big (a record larger than the limit, or everything in flight): refuse what does not fit
@@ -230,10 +240,10 @@ export class DurableQueue {
       result.accepted = admit;
       result.refused = records.length - admit;
       if (result.refused) {
-        this.counters.dropped_full += result.refused;
+        this.bump('dropped_full', result.refused);
         result.drops.push({ reason: 'full', count: result.refused, ids: [], bytes: sizes.slice(admit).reduce((a, b) => a + b, 0) });
       }
-      this.counters.enqueued += admit;
+      this.bump('enqueued', admit);
       this.saveCounters();
     });
     run();
@@ -268,7 +278,7 @@ export class DurableQueue {
       const rows = ids.map((id) => ({ id, bytes: (this.st.bytesOf.get(id) as { bytes: number } | undefined)?.bytes ?? 0 }));
       const before = this.count;
       this.removeIds(rows);
-      this.counters.acked += before - this.count;
+      this.bump('acked', before - this.count);
       this.saveCounters();
     })();
   }
@@ -281,7 +291,7 @@ export class DurableQueue {
     let lowest = Infinity;
     for (const id of ids) {
       if (this.inFlight.delete(id)) {
-        this.counters.resent++;
+        this.bump('resent', 1);
         lowest = Math.min(lowest, id);
       }
     }
@@ -301,7 +311,7 @@ export class DurableQueue {
       const rows = (this.st.expired.all(now - this.o.maxAgeMs) as Array<{ id: number; bytes: number }>).filter((r) => !this.inFlight.has(r.id));
       if (!rows.length) return;
       const bytes = this.removeIds(rows);
-      this.counters.dropped_ttl += rows.length;
+      this.bump('dropped_ttl', rows.length);
       this.saveCounters();
       event = { reason: 'ttl', count: rows.length, ids: rows.map((r) => r.id), bytes };
     })();
@@ -309,7 +319,7 @@ export class DurableQueue {
   }
 
   stats(): QueueStats {
-    const oldest = (this.st.oldestTs.get() as { ts: number | null }).ts;
+    const oldest = (this.st.oldestTs.get() as { ts: number } | undefined)?.ts;
     return {
       queued: this.count,
       bytes: this.bytes,
@@ -320,6 +330,11 @@ export class DurableQueue {
       resent: this.counters.resent,
       dropped: { full: this.counters.dropped_full, ttl: this.counters.dropped_ttl },
     };
+  }
+
+  /** Records stored (a counter, no query). */
+  get queued(): number {
+    return this.count;
   }
 
   /** Records waiting to be sent (not in flight). */

@@ -50,9 +50,21 @@ function encode(items: string[], o: BatchOptions): Buffer {
   return o.gzip ? zlib.gzipSync(text) : Buffer.from(text);
 }
 
+/** Bytes of n items of total length `length` once joined: "[a,b]" or "a\nb\n". */
+function joinedBytes(n: number, length: number, format: BatchFormat): number {
+  return format === 'ndjson' ? length + n : length + n + 1;
+}
+
+interface Item {
+  text: string;
+  id: number;
+  bytes: number;
+}
+
 /**
  * Groups records (oldest first) by their target topic into publishes of at most maxRecords records and
  * maxPacketBytes bytes, keeping each topic's order. A record too large for a packet on its own is reported.
+ * Plain batches are sized by arithmetic; a gzipped batch is compressed once and halved only if it is too big.
  */
 export function planPublishes(records: StoredRecord[], epoch: string, target: (r: StoredRecord) => string, o: BatchOptions): Plan {
   const byTopic = new Map<string, StoredRecord[]>();
@@ -63,39 +75,35 @@ export function planPublishes(records: StoredRecord[], epoch: string, target: (r
     else byTopic.set(t, [r]);
   }
   const plan: Plan = { publishes: [], tooLarge: [] };
-  for (const [topic, list] of byTopic) {
-    let items: string[] = [];
-    let ids: number[] = [];
-    let plain = 0;
-    const flush = () => {
-      if (!items.length) return;
-      plan.publishes.push({ topic, payload: encode(items, o), ids, plainBytes: plain });
-      items = [];
-      ids = [];
-      plain = 0;
-    };
-    for (const r of list) {
-      const item = JSON.stringify(envelope(epoch, r));
-      if (encode([item], o).length > o.maxPacketBytes) {
-        plan.tooLarge.push(r.id);
-        continue;
-      }
-      // the raw length bounds the compressed one closely enough to decide cheaply; the exact check follows
-      if (items.length >= o.maxRecords || (!o.gzip && encode([...items, item], o).length > o.maxPacketBytes)) flush();
-      items.push(item);
-      ids.push(r.id);
-      plain += Buffer.byteLength(item);
-      if (o.gzip && encode(items, o).length > o.maxPacketBytes) {
-        items.pop();
-        ids.pop();
-        plain -= Buffer.byteLength(item);
-        flush();
-        items.push(item);
-        ids.push(r.id);
-        plain += Buffer.byteLength(item);
-      }
+  const emit = (topic: string, items: Item[]): void => {
+    const payload = encode(items.map((i) => i.text), o);
+    if (payload.length <= o.maxPacketBytes) {
+      plan.publishes.push({ topic, payload, ids: items.map((i) => i.id), plainBytes: items.reduce((a, i) => a + i.bytes, 0) });
+    } else if (items.length === 1) {
+      plan.tooLarge.push(items[0].id);
+    } else {
+      const half = Math.ceil(items.length / 2);
+      emit(topic, items.slice(0, half));
+      emit(topic, items.slice(half));
     }
-    flush();
+  };
+  for (const [topic, list] of byTopic) {
+    let items: Item[] = [];
+    let length = 0;
+    for (const r of list) {
+      const text = JSON.stringify(envelope(epoch, r));
+      const bytes = Buffer.byteLength(text);
+      // gzip decides at emit; plain sizes are known now
+      const over = !o.gzip && joinedBytes(items.length + 1, length + bytes, o.format) > o.maxPacketBytes;
+      if (items.length && (items.length >= o.maxRecords || over)) {
+        emit(topic, items);
+        items = [];
+        length = 0;
+      }
+      items.push({ text, id: r.id, bytes });
+      length += bytes;
+    }
+    if (items.length) emit(topic, items);
   }
   return plan;
 }

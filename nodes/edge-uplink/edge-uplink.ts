@@ -119,7 +119,7 @@ export = function register(RED: NodeAPI): void {
     const badge = () => ({
       fill: connection!.connected ? 'green' as const : 'yellow' as const,
       shape: connection!.connected ? 'dot' as const : 'ring' as const,
-      text: shortText(t('status.queued', { count: queue!.stats().queued })),
+      text: shortText(t('status.queued', { count: queue!.queued })),
     });
     const report = (events: DropEvent[]) => {
       for (const e of events) node.send([null, { topic: 'drop', payload: { reason: e.reason, count: e.count, bytes: e.bytes, ids: e.ids } } as NodeMessage]);
