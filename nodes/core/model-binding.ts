@@ -134,7 +134,7 @@ export class FileModel implements ModelHandle {
   };
 
   subscribe(listener: (source: ModelSource | undefined) => void): () => void {
-    listener(this.current() ?? this.last);
+    listener(this.current());
     if (this.problem) return () => undefined;
     this.emitter.on('change', listener);
     this.startPolling();

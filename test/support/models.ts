@@ -36,9 +36,9 @@ export function tempDir(prefix = 'edge-store-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** The same model under another version number (a different manifest; the same bytes unless changed). */
-export function asVersion(m: BuiltModel, version: string, onnx: Uint8Array = m.onnx, sha256 = m.manifest.sha256): { manifest: ModelManifest; onnx: Uint8Array } {
-  return { manifest: { ...m.manifest, version, sha256 }, onnx };
+/** The same model under another version number (the same bytes, another manifest). */
+export function asVersion(m: BuiltModel, version: string): { manifest: ModelManifest; onnx: Uint8Array } {
+  return { manifest: { ...m.manifest, version }, onnx: m.onnx };
 }
 
 let demo: Zoo | undefined;
