@@ -91,7 +91,7 @@ export = function register(RED: NodeAPI): void {
     const connection = problems.length ? undefined : broker!.connection!;
     const format = def.format === 'ndjson' ? 'ndjson' : 'json';
     const template = (def.topic ?? '').trim();
-    const sender = connection && queue ? new UplinkSender(queue, connection as unknown as ConstructorParameters<typeof UplinkSender>[1], {
+    const sender = connection && queue ? new UplinkSender(queue, connection, {
       batch: { maxRecords, maxPacketBytes, format, gzip: def.gzip === true },
       batchWaitMs,
       // "${topic}" in the template is the record's own topic; an empty template sends to the record's topic
