@@ -22,14 +22,48 @@ export interface ModelHandle {
   reportBad(version: string, reason: string): void;
 }
 
-/** A model in a store: follows the active pointer. */
-export class StoreModel implements ModelHandle {
-  readonly problem: string | undefined;
+/** What both kinds share: listeners fanned out, and the watch running while anyone listens. */
+abstract class FollowedModel {
+  problem: string | undefined = undefined;
   private readonly emitter = new EventEmitter();
-  private unwatch: (() => void) | undefined;
+  private stopWatching: (() => void) | undefined;
 
-  constructor(readonly store: ModelStore, readonly name: string, private readonly pollMs = 2000) {
+  abstract current(): ModelSource | undefined;
+
+  /** Starts watching for new versions (each reported through `changed`); returns the stop. */
+  protected abstract watch(): () => void;
+
+  protected changed(source: ModelSource | undefined): void {
+    this.emitter.emit('change', source);
+  }
+
+  constructor() {
     this.emitter.setMaxListeners(0);
+  }
+
+  subscribe(listener: (source: ModelSource | undefined) => void): () => void {
+    if (this.problem) {
+      listener(undefined);
+      return () => undefined;
+    }
+    // watching starts before the first answer, so no change can fall between the two
+    this.stopWatching ??= this.watch();
+    this.emitter.on('change', listener);
+    listener(this.current());
+    return () => {
+      this.emitter.off('change', listener);
+      if (this.emitter.listenerCount('change') === 0) {
+        this.stopWatching?.();
+        this.stopWatching = undefined;
+      }
+    };
+  }
+}
+
+/** A model in a store: follows the active pointer. */
+export class StoreModel extends FollowedModel implements ModelHandle {
+  constructor(readonly store: ModelStore, readonly name: string, private readonly pollMs = 2000) {
+    super();
     try {
       store.recover(name);
     } catch (err) {
@@ -43,22 +77,8 @@ export class StoreModel implements ModelHandle {
     return a ? { name: a.name, version: a.version, file: a.file, sha256: a.manifest.sha256, manifest: a.manifest } : undefined;
   }
 
-  subscribe(listener: (source: ModelSource | undefined) => void): () => void {
-    if (this.problem) {
-      listener(undefined);
-      return () => undefined;
-    }
-    // watching starts before the first answer, so no change can fall between the two
-    this.unwatch ??= this.store.watch(this.name, () => this.emitter.emit('change', this.current()), this.pollMs);
-    this.emitter.on('change', listener);
-    listener(this.current());
-    return () => {
-      this.emitter.off('change', listener);
-      if (this.emitter.listenerCount('change') === 0) {
-        this.unwatch?.();
-        this.unwatch = undefined;
-      }
-    };
+  protected watch(): () => void {
+    return this.store.watch(this.name, () => this.changed(this.current()), this.pollMs);
   }
 
   reportBad(version: string, reason: string): void {
@@ -80,22 +100,15 @@ function sideManifest(file: string): Partial<ModelManifest> | undefined {
  * A plain .onnx file. Its version is the start of its sha256, so replacing the file is a new version (hot-swapped
  * like a store activation). A manifest beside it (same name, .manifest.json) adds features, labels, threshold.
  */
-export class FileModel implements ModelHandle {
+export class FileModel extends FollowedModel implements ModelHandle {
   readonly store = undefined;
-  readonly problem: string | undefined;
-  private readonly emitter = new EventEmitter();
   private last: ModelSource | undefined;
-  private stopPolling: (() => void) | undefined;
   private readonly bad = new Set<string>();
 
   constructor(private readonly file: string, private readonly pollMs = 2000) {
-    this.emitter.setMaxListeners(0);
+    super();
     if (!file) this.problem = 'no model file is set';
     this.last = this.read();
-  }
-
-  private startPolling(): void {
-    this.stopPolling ??= pollFile(this.file, this.pollMs, this.onFile);
   }
 
   get name(): string {
@@ -130,23 +143,14 @@ export class FileModel implements ModelHandle {
     if (now?.sha256 === this.last?.sha256) return;
     this.last = now;
     if (now && this.bad.has(now.sha256!)) return;
-    this.emitter.emit('change', now);
+    this.changed(now);
   };
 
-  subscribe(listener: (source: ModelSource | undefined) => void): () => void {
-    listener(this.current());
-    if (this.problem) return () => undefined;
-    this.emitter.on('change', listener);
-    this.startPolling();
+  protected watch(): () => void {
+    const stop = pollFile(this.file, this.pollMs, this.onFile);
     // a change between reading the file (constructor) and polling it: compare now
     this.onFile();
-    return () => {
-      this.emitter.off('change', listener);
-      if (this.emitter.listenerCount('change') === 0) {
-        this.stopPolling?.();
-        this.stopPolling = undefined;
-      }
-    };
+    return stop;
   }
 
   /** A plain file has no older version to fall back to: the bad content is remembered and not offered again. */
