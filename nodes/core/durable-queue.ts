@@ -8,6 +8,10 @@
  *          for that commit: survives power loss, at a fraction of the flushes.
  *   os     commits without flushing: survives a crash of the process (the OS holds the data), not a power loss.
  *
+ * A full disk: a reserve file beside the database (1 MiB) is given up the moment SQLite reports the disk full, so
+ * the queue can still checkpoint, delete and apply its policy (drop the oldest records to make room, or refuse the
+ * new ones); it is taken back once there is space again.
+ *
  * Records get a unique id that only grows (AUTOINCREMENT never reuses one), and the database an epoch chosen when
  * it is created, so a consumer can de-duplicate and order by (epoch, id) even across a database that had to be
  * replaced.
@@ -21,8 +25,8 @@ export type Durability = 'fsync' | 'group' | 'os';
 export const DURABILITY_MODES: readonly Durability[] = ['fsync', 'group', 'os'];
 export type FullPolicy = 'drop-oldest' | 'drop-newest' | 'reject';
 export const FULL_POLICIES: readonly FullPolicy[] = ['drop-oldest', 'drop-newest', 'reject'];
-/** full: the size limit; ttl: too old; too-large: bigger than one packet may carry */
-export type DropReason = 'full' | 'ttl' | 'too-large';
+/** full: the size limit; disk-full: the disk; ttl: too old; too-large: bigger than one packet may carry */
+export type DropReason = 'full' | 'disk-full' | 'ttl' | 'too-large';
 
 export interface QueueOptions {
   durability: Durability;
@@ -31,6 +35,10 @@ export interface QueueOptions {
   /** records older than this are dropped; 0 = keep */
   maxAgeMs: number;
   onFull: FullPolicy;
+  /** bytes kept in a reserve file for when the disk fills up (default 1 MiB; 0 = none) */
+  reserveBytes?: number;
+  /** how often taking the reserve back is tried while the disk is full (default 10 s) */
+  reserveRetryMs?: number;
 }
 
 export interface NewRecord {
@@ -71,7 +79,9 @@ export interface QueueStats {
   enqueued: number;
   acked: number;
   resent: number;
-  dropped: { full: number; ttl: number };
+  dropped: { full: number; diskFull: number; ttl: number };
+  /** the disk was found full and the reserve is not back yet */
+  diskFull: boolean;
 }
 
 export class QueueFullError extends Error {}
@@ -82,8 +92,10 @@ export interface OpenReport {
   reason?: string;
 }
 
-const COUNTERS = ['enqueued', 'acked', 'resent', 'dropped_full', 'dropped_ttl'] as const;
+const COUNTERS = ['enqueued', 'acked', 'resent', 'dropped_full', 'dropped_disk', 'dropped_ttl'] as const;
 type Counter = (typeof COUNTERS)[number];
+
+const isDiskFull = (err: unknown) => (err as { code?: string }).code === 'SQLITE_FULL';
 
 function recordBytes(r: NewRecord): number {
   return Buffer.byteLength(r.topic) + Buffer.byteLength(r.body);
@@ -122,11 +134,19 @@ export class DurableQueue {
   readonly opened: OpenReport;
   private readonly db: Database.Database;
   private readonly inFlight = new Set<number>();
-  /** the highest id handed out by page(): paging goes on from there, never rereading what is in flight */
+  /**
+   * Where paging goes on (the highest id handed out), so what is in flight is never reread. With live data first,
+   * ids up to `split` are the backlog and have their own cursor; newer ones (live) are paged before them.
+   */
   private cursor = 0;
+  private liveCursor = 0;
+  private split: number | undefined;
+  private readonly reserveFile: string;
+  private diskFullNow = false;
+  private reserveTried = 0;
   private bytes = 0;
   private count = 0;
-  private readonly counters: Record<Counter, number> = { enqueued: 0, acked: 0, resent: 0, dropped_full: 0, dropped_ttl: 0 };
+  private readonly counters: Record<Counter, number> = { enqueued: 0, acked: 0, resent: 0, dropped_full: 0, dropped_disk: 0, dropped_ttl: 0 };
   private readonly dirty = new Set<Counter>();
   private readonly st: Record<string, Database.Statement>;
 
@@ -136,6 +156,13 @@ export class DurableQueue {
     this.db = db;
     this.opened = report;
     db.pragma(`synchronous = ${o.durability === 'os' ? 'OFF' : 'FULL'}`);
+    // The WAL is folded into the database once it holds a quarter of the reserve, and its file cut back to the
+    // reserve's size: on a full disk, the space the reserve gives back is then enough for that checkpoint.
+    const reserve = o.reserveBytes ?? 1_048_576;
+    if (reserve > 0) {
+      db.pragma(`wal_autocheckpoint = ${Math.max(16, Math.floor(reserve / 4 / 4096))}`);
+      db.pragma(`journal_size_limit = ${reserve}`);
+    }
     db.exec(`
       CREATE TABLE IF NOT EXISTS records (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -161,7 +188,9 @@ export class DurableQueue {
     this.bytes = totals.b;
     this.st = {
       insert: db.prepare('INSERT INTO records (topic, ts, enqueued, bytes, body) VALUES (?, ?, ?, ?, ?)'),
-      page: db.prepare('SELECT id, topic, ts, enqueued, bytes, body FROM records WHERE id > ? ORDER BY id LIMIT ?'),
+      page: db.prepare('SELECT id, topic, ts, enqueued, bytes, body FROM records WHERE id > ? AND id <= ? ORDER BY id LIMIT ?'),
+      any: db.prepare('SELECT 1 FROM records WHERE id <= ? LIMIT 1'),
+      last: db.prepare('SELECT MAX(id) AS id FROM records'),
       oldest: db.prepare('SELECT id, bytes FROM records ORDER BY id LIMIT ?'),
       oldestTs: db.prepare('SELECT ts FROM records ORDER BY id LIMIT 1'),
       remove: db.prepare('DELETE FROM records WHERE id = ?'),
@@ -169,6 +198,55 @@ export class DurableQueue {
       expired: db.prepare('SELECT id, bytes FROM records WHERE enqueued < ? ORDER BY id LIMIT 10000'),
       putMeta: put,
     };
+    this.reserveFile = `${file}.reserve`;
+    this.takeReserve();
+  }
+
+  /** Claims the reserve file (again); on a disk still full, the disk stays marked full. */
+  private takeReserve(): void {
+    const size = this.o.reserveBytes ?? 1_048_576;
+    if (!(size > 0)) return;
+    this.reserveTried = Date.now();
+    try {
+      if (!fs.existsSync(this.reserveFile) || fs.statSync(this.reserveFile).size !== size) {
+        // taken back only with as much room again to spare, so a disk at its limit does not flip back and forth
+        const disk = fs.statfsSync(path.dirname(this.file));
+        if (disk.bavail * disk.bsize < 2 * size) throw new Error('no room for the reserve');
+        const fd = fs.openSync(this.reserveFile, 'w');
+        try {
+          // written, not sparse: the blocks must really be taken
+          fs.writeSync(fd, Buffer.alloc(size));
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+      this.setDiskFull(false);
+    } catch {
+      fs.rmSync(this.reserveFile, { force: true });
+      this.setDiskFull(true);
+    }
+  }
+
+  /** The disk is full: give the reserve up and fold the WAL in, so deletes and the policy can work. */
+  private releaseReserve(): void {
+    fs.rmSync(this.reserveFile, { force: true });
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // still full: the deletes that follow will tell
+    }
+    this.setDiskFull(true);
+  }
+
+  /**
+   * While the disk is full the database may not grow: new records take the pages of deleted ones, and the WAL
+   * keeps the room it needs to fold in. Growing again once the reserve is back.
+   */
+  private setDiskFull(full: boolean): void {
+    this.diskFullNow = full;
+    const pages = full ? Number(this.db.pragma('page_count', { simple: true })) : 1_073_741_823;
+    this.db.pragma(`max_page_count = ${pages}`);
   }
 
   /** Counts, to be written with the next transaction (only what changed). */
@@ -183,6 +261,32 @@ export class DurableQueue {
     this.dirty.clear();
   }
 
+  /** A transaction whose in-memory totals and counters are put back when it fails (e.g. on a full disk). */
+  private atomically(fn: () => void): void {
+    const saved = { count: this.count, bytes: this.bytes, counters: { ...this.counters }, dirty: new Set(this.dirty) };
+    try {
+      this.db.transaction(fn)();
+    } catch (err) {
+      this.count = saved.count;
+      this.bytes = saved.bytes;
+      Object.assign(this.counters, saved.counters);
+      this.dirty.clear();
+      for (const c of saved.dirty) this.dirty.add(c);
+      throw err;
+    }
+  }
+
+  /** A deleting transaction: on a full disk the reserve is given up and it is tried once more. */
+  private write(fn: () => void): void {
+    try {
+      this.atomically(fn);
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      this.releaseReserve();
+      this.atomically(fn);
+    }
+  }
+
   private removeIds(rows: Array<{ id: number; bytes: number }>): number {
     let bytes = 0;
     for (const r of rows) {
@@ -191,7 +295,6 @@ export class DurableQueue {
         this.count--;
         this.bytes -= r.bytes;
       }
-      this.inFlight.delete(r.id);
     }
     return bytes;
   }
@@ -202,7 +305,7 @@ export class DurableQueue {
    */
   enqueue(records: NewRecord[], now = Date.now()): EnqueueResult {
     const result: EnqueueResult = { accepted: 0, refused: 0, drops: [] };
-    const run = this.db.transaction(() => {
+    const run = () => this.atomically(() => {
       const sizes = records.map(recordBytes);
       const incoming = sizes.reduce((a, b) => a + b, 0);
       let admit = records.length;
@@ -246,11 +349,72 @@ export class DurableQueue {
       this.bump('enqueued', admit);
       this.saveCounters();
     });
-    run();
+    try {
+      run();
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      this.storeOnFullDisk(records, now, result);
+    }
     if (result.refused && this.o.onFull === 'reject') {
-      throw Object.assign(new QueueFullError(`the buffer is full (${this.bytes} of ${this.o.maxBytes} bytes): ${result.refused} record(s) refused`), { result });
+      const why = this.diskFullNow ? 'the disk is full' : `the buffer is full (${this.bytes} of ${this.o.maxBytes} bytes)`;
+      throw Object.assign(new QueueFullError(`${why}: ${result.refused} record(s) refused`), { result });
     }
     return result;
+  }
+
+  /**
+   * SQLite found the disk full (nothing of the call was stored). Drop-oldest deletes the oldest records not in
+   * flight, more each round, until the new ones fit; the other policies refuse the new records. Counted as
+   * disk-full drops either way.
+   */
+  private storeOnFullDisk(records: NewRecord[], now: number, result: EnqueueResult): void {
+    this.releaseReserve();
+    const incoming = records.reduce((a, r) => a + recordBytes(r), 0);
+    const sizes = records.map(recordBytes);
+    result.accepted = 0;
+    result.refused = 0;
+    result.drops = [];
+    let room = Math.max(incoming * 2, 65_536);
+    let deleted: DropEvent | undefined;
+    for (let round = 0; this.o.onFull === 'drop-oldest' && round < 6; round++, room *= 4) {
+      try {
+        this.atomically(() => {
+          const victims: Array<{ id: number; bytes: number }> = [];
+          let freed = 0;
+          for (const row of this.st.oldest.iterate(this.count) as Iterable<{ id: number; bytes: number }>) {
+            if (freed >= room) break;
+            if (this.inFlight.has(row.id)) continue;
+            victims.push(row);
+            freed += row.bytes;
+          }
+          if (!victims.length) return;
+          const bytes = this.removeIds(victims);
+          this.bump('dropped_disk', victims.length);
+          this.saveCounters();
+          deleted = { reason: 'disk-full', count: victims.length, ids: victims.map((v) => v.id), bytes };
+        });
+        if (deleted) result.drops.push(deleted);
+        deleted = undefined;
+        // the freed pages are reused by the insert once the WAL is folded in
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+        this.atomically(() => {
+          records.forEach((r, i) => this.st.insert.run(r.topic, Math.round(r.ts), now, sizes[i], r.body));
+          this.count += records.length;
+          this.bytes += incoming;
+          this.bump('enqueued', records.length);
+          this.saveCounters();
+        });
+        result.accepted = records.length;
+        return;
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        if (this.pending === 0) break; // nothing left to drop
+      }
+    }
+    result.refused = records.length;
+    this.counters.dropped_disk += records.length; // best effort: written with the next transaction that succeeds
+    this.dirty.add('dropped_disk');
+    result.drops.push({ reason: 'disk-full', count: records.length, ids: [], bytes: incoming });
   }
 
   /**
@@ -259,28 +423,61 @@ export class DurableQueue {
    */
   page(limit: number, maxBytes = Infinity): StoredRecord[] {
     const out: StoredRecord[] = [];
-    let bytes = 0;
-    for (const r of this.st.page.iterate(this.cursor, limit + this.inFlight.size) as Iterable<StoredRecord>) {
+    if (this.split === undefined) {
+      this.cursor = this.pageLane(this.cursor, Number.MAX_SAFE_INTEGER, limit, maxBytes, out);
+      return out;
+    }
+    this.liveCursor = this.pageLane(Math.max(this.liveCursor, this.split), Number.MAX_SAFE_INTEGER, limit, maxBytes, out);
+    this.cursor = this.pageLane(this.cursor, this.split, limit, maxBytes, out);
+    if (!this.st.any.get(this.split)) {
+      // the backlog is gone: one lane again, going on from the live one
+      this.split = undefined;
+      this.cursor = this.liveCursor;
+    }
+    return out;
+  }
+
+  /** Adds to `out` the next records with after < id <= upTo; returns the lane's new cursor. */
+  private pageLane(after: number, upTo: number, limit: number, maxBytes: number, out: StoredRecord[]): number {
+    let bytes = out.reduce((a, r) => a + r.bytes, 0);
+    let cursor = after;
+    if (out.length >= limit) return cursor;
+    for (const r of this.st.page.iterate(after, upTo, limit - out.length + this.inFlight.size) as Iterable<StoredRecord>) {
       if (this.inFlight.has(r.id)) continue; // behind a released record: still on its way
       if (out.length >= limit || (out.length > 0 && bytes + r.bytes > maxBytes)) break;
       out.push(r);
+      this.inFlight.add(r.id);
       bytes += r.bytes;
+      cursor = r.id;
     }
-    for (const r of out) this.inFlight.add(r.id);
-    if (out.length) this.cursor = out[out.length - 1].id;
-    return out;
+    return cursor;
+  }
+
+  /**
+   * Live data first: what is stored now is the backlog, and records stored from here on are sent before it. Order
+   * holds within each (per topic); the ids let the receiver restore the overall order.
+   */
+  markBacklog(): void {
+    const last = (this.st.last.get() as { id: number | null }).id;
+    if (last === null) return;
+    if (this.inFlight.size === 0) this.cursor = 0;
+    this.liveCursor = last;
+    this.split = last;
   }
 
   /** The broker has them: delete. */
   ack(ids: number[]): void {
-    this.db.transaction(() => {
+    this.write(() => {
       // bytes are looked up so the running total stays exact
       const rows = ids.map((id) => ({ id, bytes: (this.st.bytesOf.get(id) as { bytes: number } | undefined)?.bytes ?? 0 }));
       const before = this.count;
       this.removeIds(rows);
       this.bump('acked', before - this.count);
       this.saveCounters();
-    })();
+    });
+    for (const id of ids) this.inFlight.delete(id);
+    // once deletes freed space, the reserve is taken back (tried at most every 10 s: it is a 1 MiB write)
+    if (this.diskFullNow && Date.now() - this.reserveTried >= (this.o.reserveRetryMs ?? 10_000)) this.takeReserve();
   }
 
   /**
@@ -288,14 +485,16 @@ export class DurableQueue {
    * newer, so order per topic holds.
    */
   release(ids: number[]): void {
-    let lowest = Infinity;
+    let backlog = Infinity;
+    let live = Infinity;
     for (const id of ids) {
-      if (this.inFlight.delete(id)) {
-        this.bump('resent', 1);
-        lowest = Math.min(lowest, id);
-      }
+      if (!this.inFlight.delete(id)) continue;
+      this.bump('resent', 1);
+      if (this.split !== undefined && id > this.split) live = Math.min(live, id);
+      else backlog = Math.min(backlog, id);
     }
-    if (lowest !== Infinity) this.cursor = Math.min(this.cursor, lowest - 1);
+    if (backlog !== Infinity) this.cursor = Math.min(this.cursor, backlog - 1);
+    if (live !== Infinity) this.liveCursor = Math.min(this.liveCursor, live - 1);
   }
 
   /** Releases everything in flight (on disconnect). */
@@ -307,14 +506,14 @@ export class DurableQueue {
   expire(now = Date.now()): DropEvent | undefined {
     if (!(this.o.maxAgeMs > 0)) return undefined;
     let event: DropEvent | undefined;
-    this.db.transaction(() => {
+    this.write(() => {
       const rows = (this.st.expired.all(now - this.o.maxAgeMs) as Array<{ id: number; bytes: number }>).filter((r) => !this.inFlight.has(r.id));
       if (!rows.length) return;
       const bytes = this.removeIds(rows);
       this.bump('dropped_ttl', rows.length);
       this.saveCounters();
       event = { reason: 'ttl', count: rows.length, ids: rows.map((r) => r.id), bytes };
-    })();
+    });
     return event;
   }
 
@@ -328,13 +527,19 @@ export class DurableQueue {
       enqueued: this.counters.enqueued,
       acked: this.counters.acked,
       resent: this.counters.resent,
-      dropped: { full: this.counters.dropped_full, ttl: this.counters.dropped_ttl },
+      dropped: { full: this.counters.dropped_full, diskFull: this.counters.dropped_disk, ttl: this.counters.dropped_ttl },
+      diskFull: this.diskFullNow,
     };
   }
 
   /** Records stored (a counter, no query). */
   get queued(): number {
     return this.count;
+  }
+
+  /** The disk was found full and the reserve is not back yet. */
+  get diskFull(): boolean {
+    return this.diskFullNow;
   }
 
   /** Records waiting to be sent (not in flight). */

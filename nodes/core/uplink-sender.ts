@@ -28,6 +28,8 @@ export interface SenderOptions {
   /** 0 = no limit */
   recordsPerSecond: number;
   bytesPerSecond: number;
+  /** after an outage, new records go before the backlog (order then holds within each, not across) */
+  liveFirst?: boolean;
 }
 
 export interface SenderCounters {
@@ -67,6 +69,7 @@ export class UplinkSender extends EventEmitter {
 
   /** The link came up: send the backlog. */
   linkUp(): void {
+    if (this.o.liveFirst) this.queue.markBacklog();
     this.kick();
   }
 
@@ -111,7 +114,14 @@ export class UplinkSender extends EventEmitter {
     this.link.publish(topic, payload, { qos: this.o.qos, retain: this.o.retain, properties: this.o.properties }).then(() => {
       // after close the database is gone: the records stay and go again after a restart (at least once)
       if (this.stopped) return;
-      this.queue.ack(ids);
+      try {
+        this.queue.ack(ids);
+      } catch (err) {
+        // delivered but not deleted (e.g. a full disk): they go again, which at-least-once allows
+        this.queue.release(ids);
+        this.emit('failed', err);
+        return;
+      }
       this.counters.publishes++;
       this.counters.sentRecords += ids.length;
       // a PUBLISH at QoS 1/2 costs its payload, the topic and about 6 bytes of header and packet id

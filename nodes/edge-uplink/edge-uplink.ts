@@ -5,40 +5,20 @@
  */
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { MqttBrokerHandle, toInt, toNumber } from '../core/config-handles';
-import { DropEvent, Durability, DURABILITY_MODES, DurableQueue, FULL_POLICIES, FullPolicy, NewRecord, QueueFullError } from '../core/durable-queue';
+import { MqttBrokerHandle } from '../core/config-handles';
+import { DropEvent, DurableQueue, NewRecord, QueueFullError } from '../core/durable-queue';
 import { filterFields } from '../core/uplink-batch';
 import { UplinkSender } from '../core/uplink-sender';
+import { UplinkSettings, uplinkOptions } from '../core/uplink-settings';
 import { errorBadge, shortText, StatusThrottle } from '../core/status';
 import { errorText } from '../core/errors';
 
-interface UplinkDef extends NodeDef {
+interface UplinkDef extends NodeDef, UplinkSettings {
   broker: string;
-  topic: string;
-  qos: string;
-  retain: boolean;
-  format: string;
-  gzip: boolean;
-  maxRecords: string;
-  batchWait: string;
-  maxPacketKb: string;
-  durability: string;
-  groupMs: string;
-  maxSizeMb: string;
-  maxAgeH: string;
-  onFull: string;
-  rateRecords: string;
-  rateKbps: string;
-  allow: string;
-  deny: string;
-  contentType: string;
-  messageExpiry: string;
 }
 
 type SendFn = (msg: Array<NodeMessage | null>) => void;
 type DoneFn = (err?: Error) => void;
-
-const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 export = function register(RED: NodeAPI): void {
   function EdgeUplink(this: Node, def: UplinkDef): void {
@@ -47,38 +27,17 @@ export = function register(RED: NodeAPI): void {
     const t = (key: string, vars?: Record<string, unknown>) => RED._(`edge-uplink.${key}`, vars as Record<string, string>);
     const status = new StatusThrottle((b) => node.status(b));
     const broker = RED.nodes.getNode(def.broker) as (Node & MqttBrokerHandle) | null;
-    const qos = toInt(def.qos, 1);
-    const durability = (DURABILITY_MODES as readonly string[]).includes(def.durability) ? (def.durability as Durability) : 'fsync';
-    const onFull = (FULL_POLICIES as readonly string[]).includes(def.onFull) ? (def.onFull as FullPolicy) : 'drop-oldest';
-    const maxRecords = toInt(def.maxRecords, 100);
-    const batchWaitMs = toNumber(def.batchWait, 1000);
-    const maxPacketBytes = toInt(def.maxPacketKb, 128) * 1024;
-    const groupMs = toNumber(def.groupMs, 20);
-    const problems: string[] = [];
-    if (!broker) problems.push(t('errors.noBroker'));
-    else if (broker.problem) problems.push(broker.problem);
-    if (qos !== 1 && qos !== 2) problems.push(t('errors.qos'));
-    if (!(maxRecords >= 1 && maxRecords <= 100_000)) problems.push(t('errors.maxRecords'));
-    if (!(batchWaitMs >= 0 && batchWaitMs <= 3_600_000)) problems.push(t('errors.batchWait'));
-    if (!(maxPacketBytes >= 1024)) problems.push(t('errors.maxPacket'));
-    if (durability === 'group' && !(groupMs >= 1 && groupMs <= 10_000)) problems.push(t('errors.groupMs'));
-    const maxBytes = toNumber(def.maxSizeMb, 100) * 1_048_576;
-    const maxAgeMs = toNumber(def.maxAgeH, 0) * 3_600_000;
-    if (!(maxBytes >= 0) || !(maxAgeMs >= 0)) problems.push(t('errors.limits'));
-    let properties: Record<string, unknown> | undefined;
-    const expiry = toNumber(def.messageExpiry, 0);
-    if ((def.contentType ?? '').trim() || expiry > 0) {
-      properties = {};
-      if ((def.contentType ?? '').trim()) properties.contentType = def.contentType.trim();
-      if (expiry > 0) properties.messageExpiryInterval = Math.round(expiry);
-    }
+    const options = uplinkOptions(def);
+    const problems = options.problems.map((key) => t(`errors.${key}`));
+    if (!broker) problems.unshift(t('errors.noBroker'));
+    else if (broker.problem) problems.unshift(broker.problem);
 
     const settings = RED.settings as unknown as { userDir?: string; edgeIntelligenceStateDir?: string };
     const stateDir = settings.edgeIntelligenceStateDir ?? path.join(settings.userDir ?? process.cwd(), 'edge-intelligence');
     let queue: DurableQueue | undefined;
     if (!problems.length) {
       try {
-        queue = new DurableQueue(path.join(stateDir, 'uplink', `${node.id}.db`), { durability, maxBytes, maxAgeMs, onFull });
+        queue = new DurableQueue(path.join(stateDir, 'uplink', `${node.id}.db`), options.queue);
         if (queue.opened.movedAside) node.warn(t('log.movedAside', { file: queue.opened.movedAside, reason: queue.opened.reason ?? '' }));
       } catch (err) {
         problems.push(t('errors.open', { error: errorText(err) }));
@@ -89,22 +48,9 @@ export = function register(RED: NodeAPI): void {
       status.now(errorBadge(t('status.config')));
     }
     const connection = problems.length ? undefined : broker!.connection!;
-    const format = def.format === 'ndjson' ? 'ndjson' : 'json';
-    const template = (def.topic ?? '').trim();
-    const sender = connection && queue ? new UplinkSender(queue, connection, {
-      batch: { maxRecords, maxPacketBytes, format, gzip: def.gzip === true },
-      batchWaitMs,
-      // "${topic}" in the template is the record's own topic; an empty template sends to the record's topic
-      topic: (r) => (template ? template.replace(/\$\{topic\}/g, r.topic) : r.topic),
-      qos: qos as 1 | 2,
-      retain: def.retain === true,
-      properties,
-      maxInFlight: 4,
-      recordsPerSecond: toNumber(def.rateRecords, 0),
-      bytesPerSecond: toNumber(def.rateKbps, 0) * 1024,
-    }) : undefined;
-    const allow = list(def.allow);
-    const deny = list(def.deny);
+    const sender = connection && queue ? new UplinkSender(queue, connection, options.sender) : undefined;
+    const { allow, deny, groupMs } = options;
+    const durability = options.queue.durability;
 
     const stats = () => {
       const s = queue!.stats();
@@ -115,12 +61,15 @@ export = function register(RED: NodeAPI): void {
         tooLarge: c.tooLarge, epoch: queue!.epoch,
       };
     };
-    // the dot tells the link (green connected, yellow ring offline); the text the backlog, as it matters most
-    const badge = () => ({
-      fill: connection!.connected ? 'green' as const : 'yellow' as const,
-      shape: connection!.connected ? 'dot' as const : 'ring' as const,
-      text: shortText(t('status.queued', { count: queue!.queued })),
-    });
+    // the dot tells the link (green connected, yellow ring offline, red a full disk); the text the backlog
+    const badge = () => {
+      const state = queue!.diskFull ? 'diskFull' : connection!.connected ? 'connected' : 'offline';
+      return {
+        fill: state === 'diskFull' ? 'red' as const : state === 'connected' ? 'green' as const : 'yellow' as const,
+        shape: state === 'connected' ? 'dot' as const : 'ring' as const,
+        text: shortText(t(`status.${state}`, { count: queue!.queued })),
+      };
+    };
     const report = (events: DropEvent[]) => {
       for (const e of events) node.send([null, { topic: 'drop', payload: { reason: e.reason, count: e.count, bytes: e.bytes, ids: e.ids } } as NodeMessage]);
     };
@@ -133,13 +82,16 @@ export = function register(RED: NodeAPI): void {
         const result = queue!.enqueue(items.map((i) => i.record));
         report(result.drops);
         // drop-newest refuses from the end of the batch
-        items.forEach((item, i) => item.done(i < result.accepted ? undefined : new Error(t('errors.refused'))));
+        const refused = new Error(t(queue!.diskFull ? 'errors.diskFull' : 'errors.refused'));
+        items.forEach((item, i) => item.done(i < result.accepted ? undefined : refused));
+        if (result.refused) status.alert(errorBadge(t('status.refused')));
       } catch (err) {
         if (err instanceof QueueFullError) {
           report((err as QueueFullError & { result: { drops: DropEvent[] } }).result.drops);
-          for (const item of items) item.done(new Error(err.message));
+          const refused = new Error(t(queue!.diskFull ? 'errors.diskFull' : 'errors.refused'));
+          for (const item of items) item.done(refused);
         } else {
-          // e.g. the disk is full: nothing was stored, every sender is told
+          // e.g. an I/O error: nothing was stored, every sender is told
           for (const item of items) item.done(new Error(t('errors.store', { error: errorText(err) })));
         }
         status.alert(errorBadge(t('status.refused')));
@@ -161,9 +113,14 @@ export = function register(RED: NodeAPI): void {
       sender.on('sent', () => status.set(badge));
       sender.on('too-large', (count: number) => report([{ reason: 'too-large', count, ids: [], bytes: 0 }]));
     }
+    const { maxAgeMs } = options.queue;
     const ttlTimer = queue && maxAgeMs > 0 ? setInterval(() => {
-      const e = queue!.expire();
-      if (e) report([e]);
+      try {
+        const e = queue!.expire();
+        if (e) report([e]);
+      } catch (err) {
+        node.warn(t('errors.store', { error: errorText(err) }));
+      }
     }, Math.min(60_000, Math.max(1000, maxAgeMs / 10))) : undefined;
 
     node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
