@@ -67,7 +67,8 @@ export = function register(RED: NodeAPI): void {
       return {
         fill: state === 'diskFull' ? 'red' as const : state === 'connected' ? 'green' as const : 'yellow' as const,
         shape: state === 'connected' ? 'dot' as const : 'ring' as const,
-        text: shortText(t(`status.${state}`, { count: queue!.queued })),
+        // longer than most badges: the link and the backlog are both worth reading at a glance
+        text: shortText(t(`status.${state}`, { count: queue!.queued }), 32),
       };
     };
     const report = (events: DropEvent[]) => {

@@ -5,13 +5,14 @@ import mqtt from 'mqtt';
 import { decodePublish, Envelope } from '../../nodes/core/uplink-batch';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
-import { helper, runtimeWithStateDir, lastStatus, load, messages, record, recorder, translate, watchers } from '../support/red';
+import { makeTls, Mosquitto } from '../../scripts/lib/mosquitto';
+import { errors, helper, runtimeWithStateDir, lastStatus, load, messages, record, recorder, translate, watchers } from '../support/red';
 
 
 function uplink(extra: object = {}): object {
   return { id: 'up', type: 'edge-uplink', broker: 'cloud', topic: 'cloud/${topic}', qos: '1', retain: false, format: 'json', gzip: false,
     maxRecords: '50', batchWait: '50', maxPacketKb: '128', durability: 'os', groupMs: '20', maxSizeMb: '100', maxAgeH: '0',
-    onFull: 'drop-oldest', rateRecords: '0', rateKbps: '0', allow: '', deny: '', contentType: '', messageExpiry: '0',
+    onFull: 'drop-oldest', rateRecords: '0', rateKbps: '0', order: 'oldest-first', allow: '', deny: '', contentType: '', messageExpiry: '0', userProperties: '',
     wires: [['stats'], ['drops']], ...extra };
 }
 
@@ -71,7 +72,7 @@ describe('nodes: edge-uplink', function () {
     await broker.close();
     await waitFor(() => lastStatus('up')?.fill === 'yellow', 'offline');
     for (let i = 0; i < 500; i++) send({ topic: 'line', payload: i });
-    await waitFor(() => lastStatus('up')?.text === translate('edge-uplink.status.queued', { count: 500 }) && lastStatus('up')?.fill === 'yellow', 'offline, queued 500');
+    await waitFor(() => lastStatus('up')?.text === translate('edge-uplink.status.offline', { count: 500 }) && lastStatus('up')?.fill === 'yellow', 'offline, queued 500');
     broker = await startAedes(port);
     const cloud = await cloudSubscriber(port);
     await waitFor(() => cloud.envelopes.length >= 500, 'the backlog delivered', 20_000);
@@ -117,5 +118,70 @@ describe('nodes: edge-uplink', function () {
     assert.equal(raw[0][0], 0x1f, 'gzipped');
     assert.deepEqual(decodePublish(raw[0], 'json').map((e) => e.payload), [{ temperature: 61, raw: { rms: 2 } }]);
     await client.endAsync(true);
+  });
+
+  it('after an outage, live data first: new records overtake the paced backlog, each in order', async () => {
+    await load([cloudConfig(broker.port), uplink({ order: 'live-first', rateRecords: '100', maxRecords: '20' }), recorder('stats'), recorder('drops'), ...watchers('up')]);
+    await waitFor(() => lastStatus('up')?.fill === 'green', 'connected');
+    const port = broker.port;
+    await broker.close();
+    await waitFor(() => lastStatus('up')?.fill === 'yellow', 'offline');
+    for (let i = 0; i < 300; i++) send({ topic: 'line', payload: `backlog ${i}` });
+    await messages(record('up-completed'), 300, 'the backlog stored');
+    broker = await startAedes(port);
+    const cloud = await cloudSubscriber(port);
+    await waitFor(() => lastStatus('up')?.fill === 'green', 'connected again', 10_000);
+    for (let i = 0; i < 10; i++) send({ topic: 'line', payload: `live ${i}` });
+    // 300 at 100 records/s: about 3 s of backlog
+    await waitFor(() => cloud.envelopes.length >= 310, 'everything delivered', 20_000);
+    const order = cloud.envelopes.map((e) => e.payload as string);
+    const live = order.filter((p) => p.startsWith('live'));
+    const backlog = order.filter((p) => p.startsWith('backlog'));
+    assert.deepEqual(live, Array.from({ length: 10 }, (_, i) => `live ${i}`), 'live in order');
+    assert.deepEqual(backlog, Array.from({ length: 300 }, (_, i) => `backlog ${i}`), 'backlog in order');
+    assert.ok(order.indexOf('live 9') < order.indexOf('backlog 200'), `the live records went ahead (live 9 at ${order.indexOf('live 9')})`);
+    const ids = cloud.envelopes.map((e) => e.seq);
+    assert.deepEqual([...ids].sort((a, b) => a - b), [...new Set(ids)].sort((a, b) => a - b), 'no duplicates: the receiver can restore the order by id');
+    await cloud.close();
+  });
+
+  it('publishes over mutual TLS to mosquitto with MQTT 5 content type, expiry and user properties', async function () {
+    this.timeout(30_000);
+    const dir = fs.mkdtempSync(path.join(stateDir, 'tls-'));
+    const tls = makeTls(dir);
+    const mosquitto = new Mosquitto([`cafile ${tls.ca}`, `certfile ${tls.serverCert}`, `keyfile ${tls.serverKey}`, 'require_certificate true', 'use_identity_as_username true']);
+    await mosquitto.start();
+    const url = `mqtts://127.0.0.1:${mosquitto.port}`;
+    const read = (f: string) => fs.readFileSync(f, 'utf8');
+    const creds = { ca: read(tls.ca), cert: read(tls.clientCert), key: read(tls.clientKey) };
+    const cloud = await mqtt.connectAsync(url, { ...creds, protocolVersion: 5 });
+    const got: Array<{ payload: Buffer; properties: Record<string, unknown> }> = [];
+    cloud.on('message', (_t, payload, packet) => got.push({ payload, properties: (packet.properties ?? {}) as Record<string, unknown> }));
+    await cloud.subscribeAsync('cloud/#', { qos: 1 });
+    try {
+      await load([
+        { ...cloudConfig(0), url, protocolVersion: '5' },
+        uplink({ contentType: 'application/json', messageExpiry: '3600', userProperties: 'site=plant-7, schema=v1' }),
+        recorder('stats'), recorder('drops'), ...watchers('up'),
+      ], { cloud: creds });
+      await waitFor(() => lastStatus('up')?.fill === 'green', 'connected over mutual TLS', 10_000);
+      for (let i = 0; i < 20; i++) send({ topic: 'pump/vib', payload: { rms: i } });
+      await waitFor(() => got.reduce((a, g) => a + decodePublish(g.payload, 'json').length, 0) === 20, 'the 20 records over TLS', 10_000);
+      const props = got[0].properties;
+      assert.equal(props.contentType, 'application/json');
+      assert.deepEqual({ ...(props.userProperties as object) }, { site: 'plant-7', schema: 'v1' });
+      assert.ok(typeof props.messageExpiryInterval === 'number' && props.messageExpiryInterval > 3500 && props.messageExpiryInterval <= 3600, `expiry ${String(props.messageExpiryInterval)}`);
+      assert.match(mosquitto.log, /gateway-1/, 'the broker saw the client certificate');
+    } finally {
+      await cloud.endAsync(true);
+      await helper.unload();
+      await mosquitto.dispose();
+    }
+  });
+
+  it('reports a bad setting at deploy in words', async () => {
+    await load([cloudConfig(broker.port), uplink({ qos: '0', userProperties: 'no equals sign' }), recorder('stats'), recorder('drops'), ...watchers('up')]);
+    await waitFor(() => lastStatus('up')?.fill === 'red', 'the config error shown');
+    assert.equal(errors('up')[0][0], 'edge-uplink configuration is not usable: QoS must be 1 or 2 (the broker\'s acknowledgment is what lets a record go); user properties must be key=value pairs');
   });
 });
