@@ -13,7 +13,8 @@ export class Mosquitto {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-mosquitto-'));
   port = 0;
 
-  constructor(private readonly extraConfig: string[] = []) {}
+  /** `persistent`: sessions and queued messages are kept across a restart (in this broker's own directory). */
+  constructor(private readonly extraConfig: string[] = [], private readonly persistent = false) {}
 
   async start(port?: number): Promise<void> {
     this.port = port || this.port || (await freePort());
@@ -21,7 +22,7 @@ export class Mosquitto {
     fs.writeFileSync(conf, [
       `listener ${this.port} 127.0.0.1`,
       'allow_anonymous true',
-      'persistence false',
+      ...(this.persistent ? ['persistence true', `persistence_location ${this.dir}/`, 'max_queued_messages 0'] : ['persistence false']),
       // the tests run as any user, root included; stay that user so the test's files stay readable
       'user ' + os.userInfo().username,
       ...this.extraConfig,
