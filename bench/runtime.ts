@@ -2,6 +2,9 @@
  * A real Node-RED runtime in this process for benchmarks, with the test helper's method spies removed so that
  * nothing instruments the message path being measured.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Node } from 'node-red';
 import helper = require('node-red-node-test-helper');
 import sensorNode = require('../nodes/edge-sensor/edge-sensor');
@@ -12,6 +15,7 @@ import filterNode = require('../nodes/edge-filter/edge-filter');
 import alarmNode = require('../nodes/edge-alarm/edge-alarm');
 import modelNode = require('../nodes/edge-model/edge-model');
 import inferNode = require('../nodes/edge-infer/edge-infer');
+import uplinkNode = require('../nodes/edge-uplink/edge-uplink');
 import type { NodeAPI } from 'node-red';
 
 /** The baseline of any node's cost: a node that sends each message on unchanged. */
@@ -33,13 +37,18 @@ const SPIED = ['log', 'status', 'warn', 'error', 'debug', 'trace', 'send'] as co
 const nodePrototype = (require('@node-red/runtime/lib/nodes/Node') as { prototype: Record<string, unknown> }).prototype;
 const originals = Object.fromEntries(SPIED.map((m) => [m, nodePrototype[m]]));
 
+/** where the nodes keep state (the uplink's databases): a scratch directory, not a user directory */
+export const STATE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-bench-state-'));
+
 export async function startRuntime(): Promise<void> {
+  helper.settings({ edgeIntelligenceStateDir: STATE_DIR });
   await new Promise<void>((resolve) => helper.startServer(() => resolve()));
 }
 
 export async function stopRuntime(): Promise<void> {
   await helper.unload();
   await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
+  fs.rmSync(STATE_DIR, { recursive: true, force: true });
 }
 
 /**
@@ -48,8 +57,8 @@ export async function stopRuntime(): Promise<void> {
  */
 export async function deploy(flow: object[], beforeStart?: (get: typeof node) => void): Promise<void> {
   await helper.unload();
-  const nodes: Array<{ id: string; type?: string }> = [{ id: 'tab', type: 'tab' }, ...(flow as Array<{ id: string }>).map((n) => ('wires' in n ? { z: 'tab', ...n } : n))];
-  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, passThroughNode] as never, nodes, {}, () => {
+  const nodes: Array<{ id: string; type?: string }> = [{ id: 'tab', type: 'tab' }, ...(flow as Array<{ id: string }>).map((n, i) => ('wires' in n ? { z: 'tab', x: 100, y: 40 * (i + 1), ...n } : n))];
+  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, passThroughNode] as never, nodes, {}, () => {
     (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
     Object.assign(nodePrototype, originals);
     // Node-RED copies `send` onto each node when it is created, so those copies are spies too

@@ -156,6 +156,8 @@ export class DurableQueue {
     this.db = db;
     this.opened = report;
     db.pragma(`synchronous = ${o.durability === 'os' ? 'OFF' : 'FULL'}`);
+    // a queue is read front to back: a small page cache is enough, and keeps memory flat however long the backlog
+    db.pragma('cache_size = -2048');
     // The WAL is folded into the database once it holds a quarter of the reserve, and its file cut back to the
     // reserve's size: on a full disk, the space the reserve gives back is then enough for that checkpoint.
     const reserve = o.reserveBytes ?? 1_048_576;

@@ -75,7 +75,9 @@ export = function register(RED: NodeAPI): void {
       for (const e of events) node.send([null, { topic: 'drop', payload: { reason: e.reason, count: e.count, bytes: e.bytes, ids: e.ids } } as NodeMessage]);
     };
 
-    // group commit: messages wait a few ms and are stored in one flushed transaction; done() after it
+    // group commit: messages wait a few ms and are stored in one flushed transaction; done() after it. Without
+    // flushes (OS buffered), the messages of one turn of the event loop share a transaction: nothing waits.
+    const groupWait = durability === 'group' ? groupMs : durability === 'os' ? 0 : undefined;
     let group: Array<{ record: NewRecord; done: DoneFn }> = [];
     let groupTimer: NodeJS.Timeout | undefined;
     const store = (items: Array<{ record: NewRecord; done: DoneFn }>) => {
@@ -140,14 +142,14 @@ export = function register(RED: NodeAPI): void {
       if (body === undefined) return done(new Error(t('errors.payload', { error: 'no payload' })));
       const topic = typeof m.topic === 'string' && m.topic ? m.topic : 'edge';
       const record: NewRecord = { topic, ts: typeof m.ts === 'number' && Number.isFinite(m.ts) ? m.ts : Date.now(), body };
-      if (durability !== 'group') return store([{ record, done }]);
+      if (groupWait === undefined) return store([{ record, done }]);
       group.push({ record, done });
       groupTimer ??= setTimeout(() => {
         groupTimer = undefined;
         const batch = group;
         group = [];
         store(batch);
-      }, groupMs);
+      }, groupWait);
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
