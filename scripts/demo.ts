@@ -2,12 +2,18 @@
  * `npm start`: the demo gateway on loopback. Starts an embedded MQTT broker (the plant's broker and the "cloud"),
  * a simulated Modbus TCP pump, and Node-RED with this package and the demo flow, then waits for Ctrl-C.
  *
- * Ports: EDGE_DEMO_PORT (editor, 1880), EDGE_DEMO_MQTT_PORT (1883), EDGE_DEMO_MODBUS_PORT (5020).
+ * The "cloud" is the same broker reached through a link the launcher can cut (the Cloud uplink tab's buttons
+ * publish `down` or `up` to demo/cloud-link), to show edge-uplink buffering.
+ *
+ * Ports: EDGE_DEMO_PORT (editor, 1880), EDGE_DEMO_MQTT_PORT (1883), EDGE_DEMO_MODBUS_PORT (5020),
+ * EDGE_DEMO_CLOUD_LINK_PORT (1884).
  * User dir: EDGE_DEMO_USER_DIR (.demo in the repository).
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import mqtt from 'mqtt';
 import { startAedes, EmbeddedBroker } from './lib/aedes-broker';
+import { LinkProxy } from './lib/link-proxy';
 import { PumpDevice } from './lib/pump';
 import { startNodeRed, NodeRedProcess } from './lib/node-red-process';
 import { portInUse } from './lib/net-util';
@@ -41,12 +47,29 @@ function installPackage(): void {
   }
 }
 
+/** the uplink's broker: the cloud, reached over the link that can be cut */
+const CLOUD_BROKER = 'edge-cloud-broker';
+const LINK_CONTROL = 'demo/cloud-link';
+
+/** Cuts or restores the cloud link when the flow asks (the Cloud uplink tab's buttons). */
+async function linkControl(mqttPort: number, link: LinkProxy): Promise<mqtt.MqttClient> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: 'demo-launcher' });
+  client.on('message', (_topic, payload) => {
+    const wanted = payload.toString().trim();
+    if (wanted === 'down' && link.up) void link.cut().then(() => console.log('Cloud link cut: edge-uplink buffers on disk.'));
+    if (wanted === 'up' && !link.up) void link.restore().then(() => console.log('Cloud link restored: the backlog drains.'));
+  });
+  await client.subscribeAsync(LINK_CONTROL, { qos: 1 });
+  return client;
+}
+
 /** The demo flow: the example flows with the demo's ports put in. */
-function demoFlows(mqttPort: number, modbusPort: number): unknown[] {
-  const files = ['edge-sensor-sources.json', 'edge-filter-aggregate.json', 'edge-infer-anomaly.json', 'edge-alarm-dashboard.json'];
+function demoFlows(mqttPort: number, modbusPort: number, cloudLinkPort: number): unknown[] {
+  const files = ['edge-sensor-sources.json', 'edge-filter-aggregate.json', 'edge-infer-anomaly.json', 'edge-alarm-dashboard.json', 'edge-uplink-cloud.json'];
   const flows = files.flatMap((f) => JSON.parse(fs.readFileSync(path.join(root, 'examples', f), 'utf8')) as Array<Record<string, unknown>>);
   const seen = new Set<string>();
   return flows.filter((n) => !seen.has(n.id as string) && seen.add(n.id as string)).map((n) => {
+    if (n.id === CLOUD_BROKER) return { ...n, url: `mqtt://127.0.0.1:${cloudLinkPort}` };
     if (n.type === 'edge-mqtt-broker') return { ...n, url: `mqtt://127.0.0.1:${mqttPort}` };
     if (n.type === 'mqtt-broker') return { ...n, port: String(mqttPort) };
     if (n.type === 'edge-modbus-device') return { ...n, port: modbusPort };
@@ -74,12 +97,13 @@ async function main(): Promise<void> {
     editor: portFromEnv('EDGE_DEMO_PORT', 1880),
     mqtt: portFromEnv('EDGE_DEMO_MQTT_PORT', 1883),
     modbus: portFromEnv('EDGE_DEMO_MODBUS_PORT', 5020),
+    cloudLink: portFromEnv('EDGE_DEMO_CLOUD_LINK_PORT', 1884),
   };
   const busy = [];
   for (const [what, port] of Object.entries(ports)) if (await portInUse(port)) busy.push(`${what} port ${port}`);
   if (busy.length) {
     console.error(`Cannot start the demo: ${busy.join(', ')} already in use on 127.0.0.1.`);
-    console.error('Stop what uses it, or choose other ports: EDGE_DEMO_PORT, EDGE_DEMO_MQTT_PORT, EDGE_DEMO_MODBUS_PORT.');
+    console.error('Stop what uses it, or choose other ports: EDGE_DEMO_PORT, EDGE_DEMO_MQTT_PORT, EDGE_DEMO_MODBUS_PORT, EDGE_DEMO_CLOUD_LINK_PORT.');
     process.exit(1);
   }
   if (!fs.existsSync(path.join(root, 'dist', 'edge-sensor', 'edge-sensor.js'))) {
@@ -93,6 +117,8 @@ async function main(): Promise<void> {
   let broker: EmbeddedBroker | undefined;
   let pump: PumpDevice | undefined;
   let red: NodeRedProcess | undefined;
+  let link: LinkProxy | undefined;
+  let control: mqtt.MqttClient | undefined;
   let stopping = false;
 
   async function stop(code: number): Promise<void> {
@@ -101,6 +127,8 @@ async function main(): Promise<void> {
     console.log('\nStopping the demo...');
     await red?.stop('SIGINT').catch(() => undefined);
     await pump?.stop().catch(() => undefined);
+    await control?.endAsync(true).catch(() => undefined);
+    await link?.cut().catch(() => undefined);
     await broker?.close().catch(() => undefined);
     process.exit(code);
   }
@@ -110,10 +138,13 @@ async function main(): Promise<void> {
   broker = await startAedes(ports.mqtt);
   pump = new PumpDevice();
   await pump.start(ports.modbus);
+  link = new LinkProxy(ports.cloudLink, { host: '127.0.0.1', port: ports.mqtt });
+  await link.restore();
+  control = await linkControl(ports.mqtt, link);
   red = await startNodeRed({
     userDir,
     port: ports.editor,
-    flows: firstStart ? demoFlows(ports.mqtt, ports.modbus) : undefined,
+    flows: firstStart ? demoFlows(ports.mqtt, ports.modbus, ports.cloudLink) : undefined,
     output: 'inherit',
   });
   red.child.once('exit', (code) => {
@@ -129,6 +160,7 @@ async function main(): Promise<void> {
     `  Node-RED editor       ${red.url}/`,
     `  MQTT broker (aedes)   mqtt://127.0.0.1:${ports.mqtt}   plant and cloud broker`,
     `  Modbus TCP pump       127.0.0.1:${ports.modbus}        unit 1, holding 0-7 float32, input 0-3 scaled int16`,
+    `  cloud link            127.0.0.1:${ports.cloudLink}        to the broker; cut and restore it on the Cloud uplink tab`,
     `  user dir              ${path.relative(process.cwd(), userDir) || '.'}${firstStart ? ' (demo flow deployed)' : ''}`,
     `  models                ${models.length ? `installed ${models.join(', ')}` : 'in the user dir\'s model store'}`,
     `  alarm page            ${red.url}/alarms`,

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import mqtt from 'mqtt';
 import ModbusRTU from 'modbus-serial';
 import { REPO } from '../support/installed';
@@ -28,10 +29,10 @@ describe('e2e: the demo gateway (npm start)', function () {
   after(() => fs.rmSync(userDir, { recursive: true, force: true }));
 
   it('starts the broker, the pump and Node-RED with the demo flow, serves data, and stops cleanly on Ctrl-C', async () => {
-    const ports = { editor: await freePort(), mqtt: await freePort(), modbus: await freePort() };
+    const ports = { editor: await freePort(), mqtt: await freePort(), modbus: await freePort(), cloudLink: await freePort() };
     const demo = startDemo({
       EDGE_DEMO_PORT: String(ports.editor), EDGE_DEMO_MQTT_PORT: String(ports.mqtt), EDGE_DEMO_MODBUS_PORT: String(ports.modbus),
-      EDGE_DEMO_USER_DIR: userDir,
+      EDGE_DEMO_CLOUD_LINK_PORT: String(ports.cloudLink), EDGE_DEMO_USER_DIR: userDir,
     });
     try {
       await waitFor(() => demo.output().includes('Edge Intelligence demo is running'), 'the banner', 60_000);
@@ -50,6 +51,8 @@ describe('e2e: the demo gateway (npm start)', function () {
       assert.ok(alarmNode.alarms.some((a) => a.id === 'pump anomaly' && a.kind === 'flag'), 'an alarm on the model\'s anomaly flag');
       assert.equal(flows.filter((n) => n.type === 'edge-modbus-device').length, 1, 'the examples share one device');
       assert.equal(flows.find((n) => n.type === 'edge-modbus-device')!.port, ports.modbus);
+      assert.equal(flows.filter((n) => n.type === 'edge-uplink').length, 1);
+      assert.equal(flows.find((n) => n.id === 'edge-cloud-broker')!.url, `mqtt://127.0.0.1:${ports.cloudLink}`);
 
       // the simulated line publishes through the demo's broker
       const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`);
@@ -92,6 +95,25 @@ describe('e2e: the demo gateway (npm start)', function () {
         const s = await (await fetch(`${base}/alarms/api/summary`)).json() as { counts: Record<string, number> };
         return s.counts.shelved === 1;
       }, 'the alarm shelved from the page', 5000);
+
+      // aggregates, anomaly scores and alarm events reach the cloud through edge-uplink; a cut link only delays them
+      const cloud = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`);
+      const envelopes: Array<{ id: string; seq: number; topic: string; ts: number }> = [];
+      cloud.on('message', (_t, payload) => envelopes.push(...(JSON.parse(zlib.gunzipSync(payload).toString()) as typeof envelopes)));
+      await cloud.subscribeAsync('cloud/site1/#', { qos: 1 });
+      await waitFor(() => envelopes.some((e) => /^plant1\/pump7\b/.test(e.topic)), 'pump statistics in the cloud', 30_000);
+      assert.ok(envelopes.some((e) => e.topic === 'alarm/high vibration'), 'the shelve event in the cloud');
+      await cloud.publishAsync('demo/cloud-link', 'down', { qos: 1 });
+      await waitFor(() => demo.output().includes('Cloud link cut'), 'the link cut', 5000);
+      const cutAt = Date.now();
+      await new Promise((r) => setTimeout(r, 12_000));
+      const beforeRestore = envelopes.length;
+      await cloud.publishAsync('demo/cloud-link', 'up', { qos: 1 });
+      await waitFor(() => envelopes.some((e) => e.ts > cutAt + 1000 && e.ts < cutAt + 11_000), 'records made while the link was down', 30_000);
+      assert.ok(envelopes.length > beforeRestore);
+      const seqs = [...new Set(envelopes.map((e) => e.seq))].sort((a, b) => a - b);
+      assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => seqs[0] + i), 'no record missing');
+      await cloud.endAsync();
 
       demo.child.kill('SIGINT');
       assert.equal(await demo.exited, 0);
