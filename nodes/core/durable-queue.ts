@@ -289,6 +289,31 @@ export class DurableQueue {
     }
   }
 
+  /** Deletes the oldest records not in flight until `bytes` are freed (within a transaction). */
+  private dropOldest(bytes: number, reason: 'full' | 'disk-full'): DropEvent | undefined {
+    const victims: Array<{ id: number; bytes: number }> = [];
+    let freed = 0;
+    for (const row of this.st.oldest.iterate(this.count) as Iterable<{ id: number; bytes: number }>) {
+      if (freed >= bytes) break;
+      if (this.inFlight.has(row.id)) continue;
+      victims.push(row);
+      freed += row.bytes;
+    }
+    if (!victims.length) return undefined;
+    const removed = this.removeIds(victims);
+    this.bump(reason === 'full' ? 'dropped_full' : 'dropped_disk', victims.length);
+    return { reason, count: victims.length, ids: victims.map((v) => v.id), bytes: removed };
+  }
+
+  /** Stores records (within a transaction). */
+  private insert(records: NewRecord[], sizes: number[], now: number): void {
+    records.forEach((r, i) => {
+      this.st.insert.run(r.topic, Math.round(r.ts), now, sizes[i], r.body);
+      this.count++;
+      this.bytes += sizes[i];
+    });
+  }
+
   private removeIds(rows: Array<{ id: number; bytes: number }>): number {
     let bytes = 0;
     for (const r of rows) {
@@ -302,8 +327,9 @@ export class DurableQueue {
   }
 
   /**
-   * Stores records in one transaction. When they do not fit, the policy decides: drop the oldest stored records
-   * (never ones in flight), refuse the new ones (drop-newest), or refuse them with an error (reject).
+   * Stores records in one transaction. When they do not fit, the policy decides: drop the oldest records (stored
+   * ones first, never ones in flight, then the oldest of the new ones: all count as accepted), refuse the new ones
+   * that do not fit (drop-newest), or refuse them all with an error (reject).
    */
   enqueue(records: NewRecord[], now = Date.now()): EnqueueResult {
     const result: EnqueueResult = { accepted: 0, refused: 0, drops: [] };
@@ -311,24 +337,16 @@ export class DurableQueue {
       const sizes = records.map(recordBytes);
       const incoming = sizes.reduce((a, b) => a + b, 0);
       let admit = records.length;
+      let skip = 0;
       if (this.o.maxBytes > 0 && this.bytes + incoming > this.o.maxBytes) {
         if (this.o.onFull === 'drop-oldest') {
-          const need = this.bytes + incoming - this.o.maxBytes;
-          const victims: Array<{ id: number; bytes: number }> = [];
-          let freed = 0;
-          for (const row of this.st.oldest.iterate(this.count) as Iterable<{ id: number; bytes: number }>) {
-            if (freed >= need) break;
-            if (this.inFlight.has(row.id)) continue;
-            victims.push(row);
-            freed += row.bytes;
-          }
-          if (victims.length) {
-            const bytes = this.removeIds(victims);
-            this.bump('dropped_full', victims.length);
-            result.drops.push({ reason: 'full', count: victims.length, ids: victims.map((v) => v.id), bytes });
-          }
-          // still too big (a record larger than the limit, or everything in flight): refuse what does not fit
-          while (admit > 0 && this.bytes + sizes.slice(0, admit).reduce((a, b) => a + b, 0) > this.o.maxBytes) admit--;
+          const e = this.dropOldest(this.bytes + incoming - this.o.maxBytes, 'full');
+          if (e) result.drops.push(e);
+          // still too big (everything else in flight, or more new records than the limit holds): the oldest of the
+          // new records give way too; they count as accepted and dropped
+          let tail = incoming;
+          while (skip < records.length && this.bytes + tail > this.o.maxBytes) tail -= sizes[skip++];
+          if (skip) result.drops.push({ reason: 'full', count: skip, ids: [], bytes: sizes.slice(0, skip).reduce((a, b) => a + b, 0) });
         } else {
           admit = 0;
           let room = this.o.maxBytes - this.bytes;
@@ -336,18 +354,14 @@ export class DurableQueue {
           if (this.o.onFull === 'reject' && admit < records.length) admit = 0;
         }
       }
-      for (let i = 0; i < admit; i++) {
-        const r = records[i];
-        this.st.insert.run(r.topic, Math.round(r.ts), now, sizes[i], r.body);
-        this.count++;
-        this.bytes += sizes[i];
-      }
+      this.insert(records.slice(skip, admit), sizes.slice(skip, admit), now);
       result.accepted = admit;
       result.refused = records.length - admit;
       if (result.refused) {
         this.bump('dropped_full', result.refused);
         result.drops.push({ reason: 'full', count: result.refused, ids: [], bytes: sizes.slice(admit).reduce((a, b) => a + b, 0) });
       }
+      this.bump('dropped_full', skip);
       this.bump('enqueued', admit);
       this.saveCounters();
     });
@@ -365,58 +379,55 @@ export class DurableQueue {
   }
 
   /**
-   * SQLite found the disk full (nothing of the call was stored). Drop-oldest deletes the oldest records not in
-   * flight, more each round, until the new ones fit; the other policies refuse the new records. Counted as
-   * disk-full drops either way.
+   * SQLite found the disk full (nothing of the call was stored). Drop-oldest stores the records in small
+   * transactions (the WAL then needs little room), and when one does not fit, deletes the oldest stored records
+   * not in flight (earlier parts of this call included) and tries again. The other policies, or a disk with
+   * nothing left to delete, refuse the records not stored. Counted as disk-full drops either way.
    */
   private storeOnFullDisk(records: NewRecord[], now: number, result: EnqueueResult): void {
     this.releaseReserve();
-    const incoming = records.reduce((a, r) => a + recordBytes(r), 0);
     const sizes = records.map(recordBytes);
     result.accepted = 0;
     result.refused = 0;
     result.drops = [];
-    let room = Math.max(incoming * 2, 65_536);
-    let deleted: DropEvent | undefined;
-    for (let round = 0; this.o.onFull === 'drop-oldest' && round < 6; round++, room *= 4) {
+    let stored = 0;
+    for (let failures = 0; this.o.onFull === 'drop-oldest' && stored < records.length && failures < 64;) {
+      let end = stored + 1;
+      let bytes = sizes[stored];
+      while (end < records.length && bytes + sizes[end] <= 65_536) bytes += sizes[end++];
       try {
         this.atomically(() => {
-          const victims: Array<{ id: number; bytes: number }> = [];
-          let freed = 0;
-          for (const row of this.st.oldest.iterate(this.count) as Iterable<{ id: number; bytes: number }>) {
-            if (freed >= room) break;
-            if (this.inFlight.has(row.id)) continue;
-            victims.push(row);
-            freed += row.bytes;
-          }
-          if (!victims.length) return;
-          const bytes = this.removeIds(victims);
-          this.bump('dropped_disk', victims.length);
+          this.insert(records.slice(stored, end), sizes.slice(stored, end), now);
+          this.bump('enqueued', end - stored);
           this.saveCounters();
-          deleted = { reason: 'disk-full', count: victims.length, ids: victims.map((v) => v.id), bytes };
         });
-        if (deleted) result.drops.push(deleted);
-        deleted = undefined;
-        // the freed pages are reused by the insert once the WAL is folded in
+        stored = end;
+        // fold the WAL in so the next part finds room
         this.db.pragma('wal_checkpoint(TRUNCATE)');
-        this.atomically(() => {
-          records.forEach((r, i) => this.st.insert.run(r.topic, Math.round(r.ts), now, sizes[i], r.body));
-          this.count += records.length;
-          this.bytes += incoming;
-          this.bump('enqueued', records.length);
-          this.saveCounters();
-        });
-        result.accepted = records.length;
-        return;
       } catch (err) {
         if (!isDiskFull(err)) throw err;
-        if (this.pending === 0) break; // nothing left to drop
+        failures++;
+        if (this.pending === 0) break; // nothing left to delete: the disk is full of something else
+        const deleted: DropEvent[] = [];
+        try {
+          this.atomically(() => {
+            const e = this.dropOldest(Math.max(bytes * 2, 65_536), 'disk-full');
+            if (e) deleted.push(e);
+            this.saveCounters();
+          });
+          this.db.pragma('wal_checkpoint(TRUNCATE)');
+        } catch (e2) {
+          if (!isDiskFull(e2)) throw e2;
+        }
+        result.drops.push(...deleted);
       }
     }
-    result.refused = records.length;
-    this.counters.dropped_disk += records.length; // best effort: written with the next transaction that succeeds
+    result.accepted = stored;
+    result.refused = records.length - stored;
+    if (!result.refused) return;
+    this.counters.dropped_disk += result.refused; // best effort: written with the next transaction that succeeds
     this.dirty.add('dropped_disk');
-    result.drops.push({ reason: 'disk-full', count: records.length, ids: [], bytes: incoming });
+    result.drops.push({ reason: 'disk-full', count: result.refused, ids: [], bytes: sizes.slice(stored).reduce((a, b) => a + b, 0) });
   }
 
   /**

@@ -76,6 +76,15 @@ describe('core: durable queue (SQLite)', () => {
       }
       assert.equal(s.dropped.full, 2);
       assert.equal(s.bytes, 30);
+      if (policy === 'drop-oldest') {
+        // more new records than the limit holds: the stored ones go, then the oldest of the new ones
+        q.releaseAll();
+        const more = q.enqueue(['f', 'g', 'h', 'i'].map((c) => rec('t', c.repeat(9))));
+        assert.equal(more.accepted, 4, 'all accepted');
+        assert.deepEqual(more.drops.map((d) => [d.reason, d.count, d.bytes]), [['full', 3, 30], ['full', 1, 10]]);
+        assert.equal(q.page(10).map((r) => r.body[0]).join(''), 'ghi');
+        assert.equal(q.stats().dropped.full, 6);
+      }
       q.close();
     });
   }
@@ -116,6 +125,7 @@ describe('core: durable queue (SQLite)', () => {
           // the model's rule
           const incoming = sizes.reduce((a, b) => a + b, 0);
           let admit = batch.length;
+          let skip = 0;
           if (bytes() + incoming > o.maxBytes) {
             if (o.onFull === 'drop-oldest') {
               let need = bytes() + incoming - o.maxBytes;
@@ -124,14 +134,15 @@ describe('core: durable queue (SQLite)', () => {
                 model.splice(model.indexOf(r), 1);
                 need -= r.bytes;
               }
-              while (admit > 0 && bytes() + sizes.slice(0, admit).reduce((a, b) => a + b, 0) > o.maxBytes) admit--;
+              // then the oldest of the new ones give way
+              while (skip < batch.length && bytes() + sizes.slice(skip).reduce((a, b) => a + b, 0) > o.maxBytes) skip++;
             } else {
               admit = 0;
               let room = o.maxBytes - bytes();
               while (admit < batch.length && sizes[admit] <= room) room -= sizes[admit++];
             }
           }
-          for (let i = 0; i < admit; i++) model.push({ id: nextId++, topic: batch[i].topic, bytes: sizes[i], enqueued: now, inFlight: false });
+          for (let i = skip; i < admit; i++) model.push({ id: nextId++, topic: batch[i].topic, bytes: sizes[i], enqueued: now, inFlight: false });
           const result = q.enqueue(batch, now);
           assert.equal(result.accepted, admit, `seed ${seed} step ${step}: admitted`);
         } else if (op < 0.65) {
@@ -332,10 +343,22 @@ describe('core: durable queue on a full disk', function () {
     assert.equal(s.dropped.full, 0);
     const kept = q.page(100_000).map((r) => r.body);
     assert.deepEqual(kept, Array.from({ length: kept.length }, (_, k) => body(calls + 200 - kept.length + k)), 'the newest are kept, in order');
+    // one batch larger than the whole disk: everything older gives way, then the oldest parts of the batch
+    const from = calls + 200;
+    q.releaseAll(); // records in flight are never dropped
+    const big = q.enqueue(Array.from({ length: 1000 }, (_, k) => rec('t', body(from + k))));
+    assert.equal(big.accepted, 1000);
+    const bigDrops = big.drops.reduce((a, d) => a + d.count, 0);
+    const after = q.stats();
+    assert.equal(after.queued, kept.length + 1000 - bigDrops, 'stored + dropped = accepted');
+    assert.equal(after.dropped.diskFull, dropped + bigDrops);
+    const tail = q.page(100_000).map((r) => r.body);
+    assert.ok(tail.length > 100, `${tail.length} of the batch kept`);
+    assert.deepEqual(tail, Array.from({ length: tail.length }, (_, k) => body(from + 1000 - tail.length + k)), 'the newest of the batch kept');
     q.close();
     const again = open('q.db', 'drop-oldest');
     assert.equal(again.opened.movedAside, undefined, 'sound after filling the disk');
-    assert.equal(again.stats().queued, kept.length);
+    assert.equal(again.stats().queued, tail.length);
   });
 
   for (const policy of ['drop-newest', 'reject'] as FullPolicy[]) {
