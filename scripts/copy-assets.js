@@ -21,7 +21,7 @@ for (const entry of fs.readdirSync(nodesDir, { withFileTypes: true })) {
     fs.cpSync(path.join(from, 'locales'), path.join(to, 'locales'), { recursive: true });
   }
   // a node's icons are named after it (edge-sensor.svg); config nodes show none
-  const icons = fs.readdirSync(iconsDir).filter((f) => f.startsWith(entry.name));
+  const icons = fs.readdirSync(iconsDir).filter((f) => f === `${entry.name}.svg`);
   for (const icon of icons) {
     fs.mkdirSync(path.join(to, 'icons'), { recursive: true });
     fs.copyFileSync(path.join(iconsDir, icon), path.join(to, 'icons', icon));

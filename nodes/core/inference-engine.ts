@@ -78,13 +78,13 @@ export class SwapError extends Error {
   }
 }
 
-function toOrt(feeds: Record<string, Feed>): Record<string, ort.Tensor> {
+export function toOrt(feeds: Record<string, Feed>): Record<string, ort.Tensor> {
   const out: Record<string, ort.Tensor> = {};
   for (const [name, f] of Object.entries(feeds)) out[name] = new ort.Tensor(f.type as 'float32', f.data as Float32Array, f.dims);
   return out;
 }
 
-function fromOrt(results: ort.InferenceSession.OnnxValueMapType): Record<string, OutputTensor> {
+export function fromOrt(results: ort.InferenceSession.OnnxValueMapType): Record<string, OutputTensor> {
   const out: Record<string, OutputTensor> = {};
   for (const [name, v] of Object.entries(results)) {
     const t = v as ort.Tensor;
@@ -253,7 +253,16 @@ export class InferenceEngine extends EventEmitter {
     const feeds = mergeInputs(jobs.map((j) => j.input));
     const started = performance.now();
     const startedAt = Date.now();
-    const raw = fromOrt(await served.lease.loaded.session.run(toOrt(feeds)));
+    let raw: Record<string, OutputTensor>;
+    try {
+      raw = fromOrt(await served.lease.loaded.session.run(toOrt(feeds)));
+    } catch (err) {
+      this.emit('run', served.source, false, (err as Error).message.split('\n')[0]);
+      throw err;
+    }
+    // a version that answers NaN or infinity for real inputs is failing too (the result is still delivered)
+    const finite = Object.values(raw).every((t) => !t.type.startsWith('float') || Array.from(t.data as ArrayLike<number>).every(Number.isFinite));
+    this.emit('run', served.source, finite, finite ? undefined : 'an output is not finite');
     const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     const perJob = splitOutputs(raw, jobs.map((j) => j.input.rows));
     return jobs.map((job, i) => ({

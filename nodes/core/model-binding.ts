@@ -20,6 +20,8 @@ export interface ModelHandle {
   subscribe(listener: (source: ModelSource | undefined) => void): () => void;
   /** A reader found a version unusable: the store marks it bad, so every reader falls back. */
   reportBad(version: string, reason: string): void;
+  /** A run of a version succeeded or failed (for the updater's watch over a new version's first runs). */
+  reportRun(version: string, ok: boolean, reason?: string): void;
 }
 
 /** What both kinds share: listeners fanned out, and the watch running while anyone listens. */
@@ -83,6 +85,10 @@ export class StoreModel extends FollowedModel implements ModelHandle {
 
   reportBad(version: string, reason: string): void {
     if (!this.problem) this.store.markBad(this.name, version, reason);
+  }
+
+  reportRun(version: string, ok: boolean, reason?: string): void {
+    if (!this.problem) this.store.reportRun(this.name, version, ok, reason);
   }
 }
 
@@ -157,11 +163,16 @@ export class FileModel extends FollowedModel implements ModelHandle {
   reportBad(version: string, _reason: string): void {
     if (this.last && this.last.version === version) this.bad.add(this.last.sha256!);
   }
+
+  /** No updater follows a plain file's runs. */
+  reportRun(): void {
+    return undefined;
+  }
 }
 
 /** A handle for a configuration that cannot work: no version, the problem for every user to show. */
 export function unusableModel(name: string, problem: string): ModelHandle {
-  return { problem, name, store: undefined, current: () => undefined, subscribe: (l) => (l(undefined), () => undefined), reportBad: () => undefined };
+  return { problem, name, store: undefined, current: () => undefined, subscribe: (l) => (l(undefined), () => undefined), reportBad: () => undefined, reportRun: () => undefined };
 }
 
 export interface ModelSettings {

@@ -242,6 +242,14 @@ export class ModelStore extends EventEmitter {
     this.emit('bad', name, version, reason);
   }
 
+  /**
+   * A reader ran the version (ok) or it failed at run time: told to whoever watches a new version's first runs in
+   * this process (the updater's probation).
+   */
+  reportRun(name: string, version: string, ok: boolean, reason?: string): void {
+    this.emit('run', name, version, ok, reason);
+  }
+
   /** Deletes old versions, keeping the newest `keep` plus the active and previous ones. */
   prune(name: string, keep: number): string[] {
     const p = this.pointer(name);

@@ -11,6 +11,7 @@ import { OverflowError } from '../core/batch-scheduler';
 import { ModelLoadError, SessionPool } from '../core/session-pool';
 import { errorBadge, shortText, STATUS_MAX, StatusThrottle } from '../core/status';
 import { errorText } from '../core/errors';
+import { InputError } from '../core/tensor-map';
 
 interface InferDef extends NodeDef, InferSettings {
   model: string;
@@ -78,6 +79,8 @@ export = function register(RED: NodeAPI): void {
       });
     };
     const unsubscribe = engine ? handle!.subscribe(load) : () => undefined;
+    // each run is reported, so an updater can watch a new version's first runs and roll it back when they fail
+    engine?.on('run', (source: ModelSource, ok: boolean, reason?: string) => handle!.reportRun(source.version, ok, reason));
 
     node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
       if (!engine) return done(new Error(t('errors.notConfigured')));
@@ -96,7 +99,8 @@ export = function register(RED: NodeAPI): void {
           status.set(serving);
           return done();
         }
-        status.alert({ fill: 'red', shape: 'ring', text: shortText(err instanceof OverflowError ? t('status.full') : t('status.badInput')) });
+        const badge = err instanceof OverflowError ? 'status.full' : err instanceof InputError ? 'status.badInput' : 'status.runFailed';
+        status.alert({ fill: 'red', shape: 'ring', text: shortText(t(badge)) });
         done(new Error(errorText(err)));
       });
     });

@@ -10,9 +10,9 @@ import { freePort, waitFor } from '../../scripts/lib/net-util';
 import { ModelStore } from '../../nodes/core/model-store';
 import { asVersion, model } from '../support/models';
 
-const TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-model'];
+const TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-model'];
 /** the nodes shown in the palette, each with its own icon */
-const FLOW_TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink'];
+const FLOW_TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update'];
 
 interface NodeSet { id: string; module: string; types: string[]; enabled: boolean; err?: string }
 

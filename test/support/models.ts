@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ModelManifest } from '../../nodes/core/model-manifest';
 import { buildZoo, BuiltModel, Zoo } from '../../scripts/lib/model-zoo';
+import { ELEM, GraphBuilder } from '../../scripts/lib/onnx-graph';
+import { sha256Hex } from '../../nodes/core/model-store';
 
 let zoo: Zoo | undefined;
 let dir: string | undefined;
@@ -46,4 +48,23 @@ let demo: Zoo | undefined;
 export function demoZoo(): Zoo {
   demo ??= buildZoo();
   return demo;
+}
+
+/**
+ * A model with pump-anomaly's signature that serves a neutral (zero) input but fails at run time on real values:
+ * it looks a table up by the largest feature, which is out of bounds for anything above 1.
+ */
+export function failingModel(version: string): { manifest: ModelManifest; onnx: Uint8Array } {
+  const g = new GraphBuilder('fails-in-service');
+  const x = g.input('features', ELEM.FLOAT, ['batch', 8]);
+  const top = g.op1('ReduceMax', [x], { axes: { ints: [1] }, keepdims: { int: 0 } });
+  const index = g.op1('Cast', [top], { to: { int: ELEM.INT64 } });
+  g.op1('Gather', [g.constant('table', [0.1, 0.2], [2]), index], {}, 'score');
+  g.output('score', ELEM.FLOAT, ['batch']);
+  const onnx = g.encode();
+  const base = model('pump-anomaly').manifest;
+  return {
+    manifest: { name: base.name, version, sha256: sha256Hex(onnx), created: new Date().toISOString(), inputs: base.inputs, outputs: base.outputs },
+    onnx,
+  };
 }

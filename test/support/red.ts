@@ -17,13 +17,14 @@ import alarmNode = require('../../nodes/edge-alarm/edge-alarm');
 import modelNode = require('../../nodes/edge-model/edge-model');
 import inferNode = require('../../nodes/edge-infer/edge-infer');
 import uplinkNode = require('../../nodes/edge-uplink/edge-uplink');
+import updateNode = require('../../nodes/edge-model-update/edge-model-update');
 import { waitFor } from '../../scripts/lib/net-util';
 
 helper.init(require.resolve('node-red'));
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const catalogues: Record<string, unknown> = {};
-for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate', 'edge-filter', 'edge-alarm', 'edge-model', 'edge-infer', 'edge-uplink']) {
+for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate', 'edge-filter', 'edge-alarm', 'edge-model', 'edge-infer', 'edge-uplink', 'edge-model-update']) {
   Object.assign(catalogues, JSON.parse(fs.readFileSync(path.join(repo, 'nodes', type, 'locales', 'en-US', `${type}.json`), 'utf8')));
 }
 
@@ -40,7 +41,7 @@ const withCatalogue = (module: NodeModule): NodeModule => (RED) => {
   module(RED);
 };
 
-export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode].map(withCatalogue);
+export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, updateNode].map(withCatalogue);
 export { helper };
 
 export function startServer(): Promise<void> {
