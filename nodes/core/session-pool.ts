@@ -51,6 +51,8 @@ async function loadSession(file: string, bytes: Buffer, sha256: string, s: Sessi
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // a failing run is reported through the node (done(err), status); onnxruntime's own print would repeat it
+      logSeverityLevel: 4,
     });
   } catch (err) {
     throw new ModelLoadError(`onnxruntime cannot load ${file}: ${(err as Error).message.split('\n')[0]}`);

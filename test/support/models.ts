@@ -64,7 +64,7 @@ export function failingModel(version: string): { manifest: ModelManifest; onnx: 
   const onnx = g.encode();
   const base = model('pump-anomaly').manifest;
   return {
-    manifest: { name: base.name, version, sha256: sha256Hex(onnx), created: new Date().toISOString(), inputs: base.inputs, outputs: base.outputs },
+    manifest: { name: base.name, version, sha256: sha256Hex(onnx), created: new Date().toISOString(), inputs: base.inputs, outputs: base.outputs, threshold: base.threshold },
     onnx,
   };
 }
