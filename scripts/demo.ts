@@ -5,8 +5,12 @@
  * The "cloud" is the same broker reached through a link the launcher can cut (the Cloud uplink tab's buttons
  * publish `down` or `up` to demo/cloud-link), to show edge-uplink buffering.
  *
+ * The launcher is also the cloud's model registry: it signs and serves the anomaly model over HTTP, and publishes
+ * version 2 (a recalibrated threshold) EDGE_DEMO_UPDATE_AFTER seconds (60) after the start, so the editor shows a
+ * verified hot swap.
+ *
  * Ports: EDGE_DEMO_PORT (editor, 1880), EDGE_DEMO_MQTT_PORT (1883), EDGE_DEMO_MODBUS_PORT (5020),
- * EDGE_DEMO_CLOUD_LINK_PORT (1884).
+ * EDGE_DEMO_CLOUD_LINK_PORT (1884), EDGE_DEMO_REGISTRY_PORT (1885).
  * User dir: EDGE_DEMO_USER_DIR (.demo in the repository).
  */
 import fs from 'node:fs';
@@ -18,7 +22,9 @@ import { PumpDevice } from './lib/pump';
 import { startNodeRed, NodeRedProcess } from './lib/node-red-process';
 import { portInUse } from './lib/net-util';
 import { ModelStore } from '../nodes/core/model-store';
-import { buildZoo } from './lib/model-zoo';
+import { buildZoo, referenceOutput, Zoo } from './lib/model-zoo';
+import { decodeModel, encodeModel } from './lib/onnx-graph';
+import { KeyPair, loadPrivateKey, makeKeyPair, packageModel, RegistryServer, saveKeyPair } from './lib/registry';
 
 const root = path.resolve(__dirname, '..', '..');
 const userDir = path.resolve(process.env.EDGE_DEMO_USER_DIR || path.join(root, '.demo'));
@@ -64,8 +70,8 @@ async function linkControl(mqttPort: number, link: LinkProxy): Promise<mqtt.Mqtt
 }
 
 /** The demo flow: the example flows with the demo's ports put in. */
-function demoFlows(mqttPort: number, modbusPort: number, cloudLinkPort: number): unknown[] {
-  const files = ['edge-sensor-sources.json', 'edge-filter-aggregate.json', 'edge-infer-anomaly.json', 'edge-alarm-dashboard.json', 'edge-uplink-cloud.json'];
+function demoFlows(mqttPort: number, modbusPort: number, cloudLinkPort: number, registryPort: number): unknown[] {
+  const files = ['edge-sensor-sources.json', 'edge-filter-aggregate.json', 'edge-infer-anomaly.json', 'edge-alarm-dashboard.json', 'edge-uplink-cloud.json', 'edge-model-update.json'];
   const flows = files.flatMap((f) => JSON.parse(fs.readFileSync(path.join(root, 'examples', f), 'utf8')) as Array<Record<string, unknown>>);
   const seen = new Set<string>();
   return flows.filter((n) => !seen.has(n.id as string) && seen.add(n.id as string)).map((n) => {
@@ -73,23 +79,70 @@ function demoFlows(mqttPort: number, modbusPort: number, cloudLinkPort: number):
     if (n.type === 'edge-mqtt-broker') return { ...n, url: `mqtt://127.0.0.1:${mqttPort}` };
     if (n.type === 'mqtt-broker') return { ...n, port: String(mqttPort) };
     if (n.type === 'edge-modbus-device') return { ...n, port: modbusPort };
+    if (n.type === 'edge-model-update') return { ...n, url: `http://127.0.0.1:${registryPort}/pump-anomaly/manifest.json` };
     return n;
   });
 }
 
-/** The demo's models, trained on the simulated pump and installed in the user dir's model store once. */
+/** The demo's models, trained on the simulated pump (once, and only when needed). */
+let zoo: Zoo | undefined;
+const demoZoo = () => (zoo ??= buildZoo());
+
+/** The demo's models installed in the user dir's model store once. */
 function installModels(): string[] {
   const store = ModelStore.shared(path.join(userDir, 'edge-intelligence', 'models'));
   const wanted = ['pump-anomaly', 'pump-classifier'];
   if (wanted.every((name) => store.active(name))) return [];
-  const zoo = buildZoo();
   const installed: string[] = [];
-  for (const m of zoo.models.filter((z) => wanted.includes(z.name) && !store.active(z.name))) {
+  for (const m of demoZoo().models.filter((z) => wanted.includes(z.name) && !store.active(z.name))) {
     if (!store.version(m.name, m.manifest.version)) store.install(m.manifest, m.onnx);
     store.activate(m.name, m.manifest.version);
     installed.push(`${m.name} ${m.manifest.version}`);
   }
   return installed;
+}
+
+/**
+ * The cloud's side of model updates: a signing key (the gateway trusts its public half), a registry with the
+ * anomaly model's version 1, served over HTTP, and version 2 published after a while: the same network with its
+ * threshold recalibrated (q0.999 of normal scores × 1.2 instead of × 1.1), with a validation sample.
+ */
+async function startRegistry(port: number, publishAfterS: number): Promise<{ server: RegistryServer; timer?: NodeJS.Timeout }> {
+  const base = path.join(userDir, 'edge-intelligence');
+  const registry = path.join(base, 'demo-registry');
+  const keyDir = path.join(base, 'demo-cloud-keys');
+  let key: KeyPair | { keyId: string; privateKey: ReturnType<typeof loadPrivateKey> };
+  if (fs.existsSync(path.join(keyDir, 'demo-cloud.key'))) {
+    key = { keyId: 'demo-cloud', privateKey: loadPrivateKey(path.join(keyDir, 'demo-cloud.key')) };
+  } else {
+    const pair = makeKeyPair('demo-cloud');
+    saveKeyPair(keyDir, pair);
+    fs.writeFileSync(path.join(base, 'trusted-keys.txt'), `# keys whose signed models this gateway installs\n${pair.trustLine}\n`);
+    key = pair;
+  }
+  const anomaly = () => demoZoo().models.find((m) => m.name === 'pump-anomaly')!;
+  const sample = () => {
+    const m = anomaly();
+    const row = demoZoo().heldOut.x[0];
+    return [{ input: row, expected: { score: referenceOutput(m, row) } }];
+  };
+  if (!fs.existsSync(path.join(registry, 'pump-anomaly', '1'))) {
+    packageModel({ registry, manifest: anomaly().manifest, onnx: anomaly().onnx, key, samples: sample(), tolerance: 1e-3 });
+  }
+  const server = new RegistryServer(registry);
+  await server.start(port);
+  if (fs.existsSync(path.join(registry, 'pump-anomaly', '2'))) return { server };
+  const timer = setTimeout(() => {
+    const m = anomaly();
+    const proto = decodeModel(m.onnx);
+    proto.producerVersion = '2';
+    packageModel({
+      registry, onnx: encodeModel(proto), key, samples: sample(), tolerance: 1e-3,
+      manifest: { ...m.manifest, version: '2', threshold: (m.manifest.threshold! / 1.1) * 1.2, description: 'threshold recalibrated: q0.999 of normal scores × 1.2' },
+    });
+    console.log('Model registry: pump-anomaly version 2 published (signed); the gateway checks every 10 s.');
+  }, publishAfterS * 1000);
+  return { server, timer };
 }
 
 async function main(): Promise<void> {
@@ -98,12 +151,14 @@ async function main(): Promise<void> {
     mqtt: portFromEnv('EDGE_DEMO_MQTT_PORT', 1883),
     modbus: portFromEnv('EDGE_DEMO_MODBUS_PORT', 5020),
     cloudLink: portFromEnv('EDGE_DEMO_CLOUD_LINK_PORT', 1884),
+    registry: portFromEnv('EDGE_DEMO_REGISTRY_PORT', 1885),
   };
+  const updateAfter = Number(process.env.EDGE_DEMO_UPDATE_AFTER ?? 60);
   const busy = [];
   for (const [what, port] of Object.entries(ports)) if (await portInUse(port)) busy.push(`${what} port ${port}`);
   if (busy.length) {
     console.error(`Cannot start the demo: ${busy.join(', ')} already in use on 127.0.0.1.`);
-    console.error('Stop what uses it, or choose other ports: EDGE_DEMO_PORT, EDGE_DEMO_MQTT_PORT, EDGE_DEMO_MODBUS_PORT, EDGE_DEMO_CLOUD_LINK_PORT.');
+    console.error('Stop what uses it, or choose other ports: EDGE_DEMO_PORT, EDGE_DEMO_MQTT_PORT, EDGE_DEMO_MODBUS_PORT, EDGE_DEMO_CLOUD_LINK_PORT, EDGE_DEMO_REGISTRY_PORT.');
     process.exit(1);
   }
   if (!fs.existsSync(path.join(root, 'dist', 'edge-sensor', 'edge-sensor.js'))) {
@@ -119,6 +174,7 @@ async function main(): Promise<void> {
   let red: NodeRedProcess | undefined;
   let link: LinkProxy | undefined;
   let control: mqtt.MqttClient | undefined;
+  let registry: { server: RegistryServer; timer?: NodeJS.Timeout } | undefined;
   let stopping = false;
 
   async function stop(code: number): Promise<void> {
@@ -128,6 +184,8 @@ async function main(): Promise<void> {
     await red?.stop('SIGINT').catch(() => undefined);
     await pump?.stop().catch(() => undefined);
     await control?.endAsync(true).catch(() => undefined);
+    clearTimeout(registry?.timer);
+    await registry?.server.stop().catch(() => undefined);
     await link?.cut().catch(() => undefined);
     await broker?.close().catch(() => undefined);
     process.exit(code);
@@ -141,10 +199,11 @@ async function main(): Promise<void> {
   link = new LinkProxy(ports.cloudLink, { host: '127.0.0.1', port: ports.mqtt });
   await link.restore();
   control = await linkControl(ports.mqtt, link);
+  registry = await startRegistry(ports.registry, Number.isFinite(updateAfter) && updateAfter >= 0 ? updateAfter : 60);
   red = await startNodeRed({
     userDir,
     port: ports.editor,
-    flows: firstStart ? demoFlows(ports.mqtt, ports.modbus, ports.cloudLink) : undefined,
+    flows: firstStart ? demoFlows(ports.mqtt, ports.modbus, ports.cloudLink, ports.registry) : undefined,
     output: 'inherit',
   });
   red.child.once('exit', (code) => {
@@ -161,6 +220,7 @@ async function main(): Promise<void> {
     `  MQTT broker (aedes)   mqtt://127.0.0.1:${ports.mqtt}   plant and cloud broker`,
     `  Modbus TCP pump       127.0.0.1:${ports.modbus}        unit 1, holding 0-7 float32, input 0-3 scaled int16`,
     `  cloud link            127.0.0.1:${ports.cloudLink}        to the broker; cut and restore it on the Cloud uplink tab`,
+    `  model registry        http://127.0.0.1:${ports.registry}/   signed models${registry.timer ? `; pump-anomaly 2 follows in ${updateAfter} s` : ''}`,
     `  user dir              ${path.relative(process.cwd(), userDir) || '.'}${firstStart ? ' (demo flow deployed)' : ''}`,
     `  models                ${models.length ? `installed ${models.join(', ')}` : 'in the user dir\'s model store'}`,
     `  alarm page            ${red.url}/alarms`,

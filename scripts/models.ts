@@ -9,6 +9,17 @@
  *   activate <store> <name> <version>  point a model at an installed version
  *   rollback <store> <name>            go back to the previous version
  *   list <store> [name]                show models and versions
+ *
+ * The publishing side of model updates (the cloud layer):
+ *
+ *   keygen <dir> <key id>              make an ed25519 signing key: <dir>/<id>.key (secret) and <dir>/<id>.pub (the
+ *                                      line a gateway's trusted keys take)
+ *   package <registry> <model.onnx> <manifest.json> --key <id.key> --key-id <id> [--version V] [--expires-days 30]
+ *           [--samples samples.json] [--tolerance 1e-4] [--min-package V]
+ *                                      sign the manifest and lay the version out as static files in the registry
+ *   publish <registry> <name> <mqtt url> <topic>
+ *                                      publish the newest signed manifest to an MQTT topic, retained
+ *   serve <registry> [--port 8080]     serve the registry over HTTP (ETags, byte ranges)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +27,8 @@ import { ModelManifest } from '../nodes/core/model-manifest';
 import { ModelStore, sha256Hex } from '../nodes/core/model-store';
 import { compare, prune, quantizeDynamic, Variant } from './lib/compress';
 import { buildZoo, HeldOut } from './lib/model-zoo';
+import mqtt from 'mqtt';
+import { loadPrivateKey, makeKeyPair, packageModel, RegistryServer, saveKeyPair } from './lib/registry';
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -135,8 +148,46 @@ async function main(argv: string[]): Promise<void> {
       }
       return;
     }
+    case 'keygen': {
+      const files = saveKeyPair(pos[0], makeKeyPair(pos[1]));
+      console.log(`secret key: ${files.privateFile}\ntrust line: ${fs.readFileSync(files.publicFile, 'utf8').trim()}`);
+      return;
+    }
+    case 'package': {
+      const [registry, modelFile, manifestFile] = pos;
+      const keyFile = option(args, '--key');
+      const keyId = option(args, '--key-id');
+      if (!keyFile || !keyId) throw new Error('package needs --key <file.key> and --key-id <id>');
+      const manifest = readJson<ModelManifest>(manifestFile);
+      const version = option(args, '--version') ?? manifest.version;
+      const samplesFile = option(args, '--samples');
+      const signed = packageModel({
+        registry, manifest: { ...manifest, version, created: new Date().toISOString() }, onnx: fs.readFileSync(modelFile),
+        key: { keyId, privateKey: loadPrivateKey(keyFile) }, expiresDays: Number(option(args, '--expires-days') ?? 30),
+        samples: samplesFile ? readJson(samplesFile) : undefined, tolerance: Number(option(args, '--tolerance') ?? 1e-4),
+        minPackageVersion: option(args, '--min-package'),
+      });
+      console.log(`${signed.manifest.name} ${signed.manifest.version}: ${path.join(registry, signed.manifest.name, 'manifest.json')} (signed by ${keyId}, expires ${signed.manifest.expires})`);
+      return;
+    }
+    case 'publish': {
+      const [registry, name, url, topic] = pos;
+      const text = fs.readFileSync(path.join(registry, name, 'manifest.json'), 'utf8');
+      const client = await mqtt.connectAsync(url);
+      await client.publishAsync(topic, text, { qos: 1, retain: true });
+      await client.endAsync();
+      console.log(`published ${name} to ${topic} (retained)`);
+      return;
+    }
+    case 'serve': {
+      const server = new RegistryServer(path.resolve(pos[0]));
+      await server.start(Number(option(args, '--port') ?? 8080));
+      console.log(`serving ${pos[0]} at ${server.url}/ (Ctrl-C stops)`);
+      await new Promise(() => undefined);
+      return;
+    }
     default:
-      throw new Error('commands: generate, compress, install, activate, rollback, list (see scripts/models.ts)');
+      throw new Error('commands: generate, compress, install, activate, rollback, list, keygen, package, publish, serve (see scripts/models.ts)');
   }
 }
 

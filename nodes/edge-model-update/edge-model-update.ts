@@ -61,10 +61,12 @@ export = function register(RED: NodeAPI): void {
     else if (handle.problem) problems.push(handle.problem);
     else if (!handle.store) problems.push(t('errors.fileModel'));
 
+    const settings = RED.settings as unknown as { userDir?: string; edgeIntelligenceStateDir?: string };
     let keysText = node.credentials?.trustedKeys ?? '';
     if ((def.keysFile ?? '').trim()) {
       try {
-        keysText += `\n${fs.readFileSync(def.keysFile.trim(), 'utf8')}`;
+        // a relative path is in the Node-RED user directory
+        keysText += `\n${fs.readFileSync(path.resolve(settings.userDir ?? process.cwd(), def.keysFile.trim()), 'utf8')}`;
       } catch (err) {
         problems.push(t('errors.keysFile', { error: errorText(err) }));
       }
@@ -96,7 +98,6 @@ export = function register(RED: NodeAPI): void {
     }
 
     const store = handle!.store!;
-    const settings = RED.settings as unknown as { userDir?: string; edgeIntelligenceStateDir?: string };
     const stateDir = path.join(settings.edgeIntelligenceStateDir ?? path.join(settings.userDir ?? process.cwd(), 'edge-intelligence'), 'model-update');
     const updater = new ModelUpdater({
       store, model: handle!.name, keys: trusted.keys, requireSignature, maxBytes, idleTimeoutMs: timeoutMs, attempts: 5,

@@ -29,10 +29,11 @@ describe('e2e: the demo gateway (npm start)', function () {
   after(() => fs.rmSync(userDir, { recursive: true, force: true }));
 
   it('starts the broker, the pump and Node-RED with the demo flow, serves data, and stops cleanly on Ctrl-C', async () => {
-    const ports = { editor: await freePort(), mqtt: await freePort(), modbus: await freePort(), cloudLink: await freePort() };
+    const ports = { editor: await freePort(), mqtt: await freePort(), modbus: await freePort(), cloudLink: await freePort(), registry: await freePort() };
     const demo = startDemo({
       EDGE_DEMO_PORT: String(ports.editor), EDGE_DEMO_MQTT_PORT: String(ports.mqtt), EDGE_DEMO_MODBUS_PORT: String(ports.modbus),
-      EDGE_DEMO_CLOUD_LINK_PORT: String(ports.cloudLink), EDGE_DEMO_USER_DIR: userDir,
+      EDGE_DEMO_CLOUD_LINK_PORT: String(ports.cloudLink), EDGE_DEMO_REGISTRY_PORT: String(ports.registry), EDGE_DEMO_UPDATE_AFTER: '3',
+      EDGE_DEMO_USER_DIR: userDir,
     });
     try {
       await waitFor(() => demo.output().includes('Edge Intelligence demo is running'), 'the banner', 60_000);
@@ -114,6 +115,11 @@ describe('e2e: the demo gateway (npm start)', function () {
       const seqs = [...new Set(envelopes.map((e) => e.seq))].sort((a, b) => a - b);
       assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => seqs[0] + i), 'no record missing');
       await cloud.endAsync();
+
+      // the registry's version 2, signed, verified and hot-swapped into the anomaly node
+      assert.equal(flows.filter((n) => n.type === 'edge-model-update').length, 1);
+      await waitFor(() => /serving pump-anomaly version 2/.test(demo.output()), 'pump-anomaly 2 serving', 30_000);
+      assert.match(demo.output(), /pump-anomaly version 2 published \(signed\)/);
 
       demo.child.kill('SIGINT');
       assert.equal(await demo.exited, 0);
