@@ -16,6 +16,7 @@ import alarmNode = require('../nodes/edge-alarm/edge-alarm');
 import modelNode = require('../nodes/edge-model/edge-model');
 import inferNode = require('../nodes/edge-infer/edge-infer');
 import uplinkNode = require('../nodes/edge-uplink/edge-uplink');
+import updateNode = require('../nodes/edge-model-update/edge-model-update');
 import type { NodeAPI } from 'node-red';
 
 /** The baseline of any node's cost: a node that sends each message on unchanged. */
@@ -55,10 +56,10 @@ export async function stopRuntime(): Promise<void> {
  * Replaces the running flow. `beforeStart` runs once the nodes exist but before their sources deliver anything
  * (the helper creates the nodes, then calls back), so a meter can be attached without missing the first message.
  */
-export async function deploy(flow: object[], beforeStart?: (get: typeof node) => void): Promise<void> {
+export async function deploy(flow: object[], beforeStart?: (get: typeof node) => void, credentials: Record<string, object> = {}): Promise<void> {
   await helper.unload();
   const nodes: Array<{ id: string; type?: string }> = [{ id: 'tab', type: 'tab' }, ...(flow as Array<{ id: string }>).map((n, i) => ('wires' in n ? { z: 'tab', x: 100, y: 40 * (i + 1), ...n } : n))];
-  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, passThroughNode] as never, nodes, {}, () => {
+  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, updateNode, passThroughNode] as never, nodes, credentials, () => {
     (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
     Object.assign(nodePrototype, originals);
     // Node-RED copies `send` onto each node when it is created, so those copies are spies too

@@ -97,7 +97,8 @@ export class RegistryServer {
   private server: http.Server | undefined;
   port = 0;
   faults: ServerFaults = {};
-  readonly log: Array<{ path: string; status: number; bytes: number; range?: string }> = [];
+  /** each request: its status, body bytes sent, and the bytes on the wire both ways (HTTP/1.1 headers included) */
+  readonly log: Array<{ path: string; status: number; bytes: number; range?: string; wireIn: number; wireOut: number }> = [];
   private readonly sockets = new Set<net.Socket>();
 
   constructor(readonly root: string) {}
@@ -119,8 +120,11 @@ export class RegistryServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const rel = decodeURIComponent((req.url ?? '/').split('?')[0]);
     const file = path.join(this.root, path.normalize(rel).replace(/^(\.\.[/\\])+/, ''));
-    const entry = { path: rel, status: 200, bytes: 0, range: req.headers.range };
+    const head = `${req.method} ${req.url} HTTP/1.1\r\n${req.rawHeaders.reduce((a, h, i) => a + h + (i % 2 ? '\r\n' : ': '), '')}\r\n`;
+    const entry = { path: rel, status: 200, bytes: 0, range: req.headers.range, wireIn: Buffer.byteLength(head), wireOut: 0 };
     this.log.push(entry);
+    const sentBefore = req.socket.bytesWritten;
+    res.once('finish', () => { entry.wireOut = req.socket.bytesWritten - sentBefore; });
     if (!file.startsWith(this.root) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       entry.status = 404;
       res.writeHead(404).end();
