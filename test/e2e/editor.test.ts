@@ -6,7 +6,7 @@ import { installedUserDir, REPO } from '../support/installed';
 import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
 import { PumpDevice } from '../../scripts/lib/pump';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
-import { freePort } from '../../scripts/lib/net-util';
+import { freePort, waitFor } from '../../scripts/lib/net-util';
 
 /** Chromium as Debian ships it, headless, with every call home switched off (the machine may be offline). */
 export const CHROMIUM_ARGS = [
@@ -23,9 +23,10 @@ describe('e2e: the editor in headless Chromium', function () {
   let pump: PumpDevice;
   let broker: EmbeddedBroker;
   const problems: string[] = [];
+  let userDir: string;
 
   before(async () => {
-    const userDir = await installedUserDir();
+    userDir = await installedUserDir();
     broker = await startAedes(await freePort());
     pump = new PumpDevice(5, 100);
     await pump.start(await freePort());
@@ -50,11 +51,11 @@ describe('e2e: the editor in headless Chromium', function () {
   it('lists every node of the package under "edge intelligence", and the config nodes as config', async () => {
     const categories = await page.evaluate(() => {
       const w = window as unknown as { RED: { nodes: { getType(t: string): { category: string } | undefined } } };
-      return ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-model']
+      return ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-model']
         .map((t) => w.RED.nodes.getType(t)?.category);
     });
-    assert.deepEqual(categories, [...new Array(6).fill('edge intelligence'), 'config', 'config', 'config']);
-    for (const type of ['edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink']) {
+    assert.deepEqual(categories, [...new Array(7).fill('edge intelligence'), 'config', 'config', 'config']);
+    for (const type of ['edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update']) {
       assert.equal(await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).count(), 1, `${type} in the palette`);
     }
     const header = await page.locator('.red-ui-palette-node[data-palette-type="edge-sensor"]')
@@ -219,6 +220,37 @@ describe('e2e: the editor in headless Chromium', function () {
     const modelNode = flows.find((n) => n.type === 'edge-model')!;
     assert.deepEqual([infer.mode, infer.maxBatch, infer.model], ['anomaly', '8', modelNode.id]);
     assert.deepEqual([modelNode.source, modelNode.model], ['store', 'pump-anomaly']);
+  });
+
+  it('adds edge-model-update: the source picks its fields, the trusted keys stay out of the flow file', async () => {
+    await page.dragAndDrop('.red-ui-palette-node[data-palette-type="edge-model-update"]', '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 700 } });
+    const updateNode = page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group', { hasText: 'model update' });
+    await updateNode.locator('rect.red-ui-flow-node').dblclick();
+    await page.waitForSelector('#node-input-source');
+    assert.equal(await page.locator('#node-input-url').isVisible(), true, 'HTTP by default');
+    assert.equal(await page.locator('#node-input-topic').isVisible(), false);
+    await page.selectOption('#node-input-source', 'directory');
+    assert.equal(await page.locator('#node-input-directory').isVisible(), true);
+    assert.equal(await page.locator('#node-input-url').isVisible(), false);
+    await page.selectOption('#node-input-source', 'http');
+    await page.fill('#node-input-url', 'http://127.0.0.1:1885/pump-anomaly/manifest.json');
+    // the edge-model made in the test before (the list ends with "Add new edge-model...")
+    const modelId = await page.locator('#node-input-model option').first().getAttribute('value');
+    await page.selectOption('#node-input-model', modelId!);
+    const trust = 'fleet-2026 FAdzoVYDO6TU1nQwPm2tELUFGHSSwaEsTghVoZsO6wA=';
+    await page.fill('#node-input-trustedKeys', trust);
+    assert.equal(await page.locator('#node-input-requireSignature').isChecked(), true, 'signatures required by default');
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-input-source', { state: 'detached' });
+    await page.click('#red-ui-header-button-deploy');
+    let flows: Array<Record<string, any>> = [];
+    await waitFor(async () => {
+      flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
+      return flows.some((n) => n.type === 'edge-model-update');
+    }, 'the update node deployed', 30_000);
+    const update = flows.find((n) => n.type === 'edge-model-update')!;
+    assert.deepEqual([update.source, update.url, update.model], ['http', 'http://127.0.0.1:1885/pump-anomaly/manifest.json', flows.find((n) => n.type === 'edge-model')!.id]);
+    assert.doesNotMatch(fs.readFileSync(path.join(userDir, 'flows.json'), 'utf8'), /FAdzoVYDO6TU1nQwPm2tELUFGHSSwaEsTghVoZsO6wA/, 'the keys are credentials');
   });
 
   it('raised no page error and logged no console error', () => {

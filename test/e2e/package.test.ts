@@ -87,6 +87,8 @@ describe('e2e: the packed package in a Node-RED process', function () {
     assert.match(JSON.stringify(listing), /"edge-sensor-sources"/);
     assert.match(JSON.stringify(listing), /"edge-filter-aggregate"/);
     assert.match(JSON.stringify(listing), /"edge-alarm-dashboard"/);
+    assert.match(JSON.stringify(listing), /"edge-uplink-cloud"/);
+    assert.match(JSON.stringify(listing), /"edge-model-update"/);
     const flow = await red.api<unknown[]>('GET', `/library/examples/flows/${PACKAGE}/edge-sensor-sources`);
     assert.ok(Array.isArray(flow) && flow.length > 5);
   });
