@@ -32,7 +32,7 @@ export interface UpdateReport {
   /** the version served before (active, rolled-back) */
   previous?: string;
   reason?: string;
-  /** why a version was refused: a RefusalCode, "health-check", "run-failed" or "download" */
+  /** why a version was refused or rolled back: a RefusalCode, "health-check", "download", "run-failed", "load-failed" */
   code?: string;
   /** 0..1 while downloading */
   progress?: number;
@@ -87,6 +87,7 @@ export class ModelUpdater extends EventEmitter {
     for (const f of fs.readdirSync(o.tempDir)) if (f.endsWith('.part')) fs.rmSync(path.join(o.tempDir, f), { force: true });
     o.store.recover(o.model);
     o.store.on('run', this.onRun);
+    o.store.on('bad', this.onBad);
   }
 
   get pinned(): string | undefined {
@@ -219,11 +220,23 @@ export class ModelUpdater extends EventEmitter {
     this.probation = undefined;
     void this.serial(() => {
       this.o.store.markBad(this.o.model, version, `failed in service: ${reason ?? 'a run failed'}`);
-      const back = this.o.store.active(this.o.model)?.version;
-      if (back && back !== version) this.o.store.activate(this.o.model, back);
-      return this.report({ version, previous: back, state: 'rolled-back', code: 'run-failed', reason: reason ?? 'a run failed' });
+      return this.fallBack(version, 'run-failed', reason ?? 'a run failed');
     });
   };
+
+  /** A reader could not load or warm up the version on probation (it marked it bad): the same rollback. */
+  private readonly onBad = (name: string, version: string, reason: string): void => {
+    if (name !== this.o.model || this.probation?.version !== version) return;
+    this.probation = undefined;
+    void this.serial(() => this.fallBack(version, 'load-failed', reason));
+  };
+
+  /** Points the store back at the version readers fall back to, and reports it. */
+  private fallBack(version: string, code: string, reason: string): UpdateReport {
+    const back = this.o.store.active(this.o.model)?.version;
+    if (back && back !== version) this.o.store.activate(this.o.model, back);
+    return this.report({ version, previous: back, state: 'rolled-back', code, reason });
+  }
 
   /** The operator's rollback: the version before the active one, held (pinned) until unpinned. */
   rollback(): Promise<UpdateReport> {
@@ -271,5 +284,6 @@ export class ModelUpdater extends EventEmitter {
   close(): void {
     this.closed = true;
     this.o.store.off('run', this.onRun);
+    this.o.store.off('bad', this.onBad);
   }
 }

@@ -204,6 +204,13 @@ describe('core: model update downloads and the updater', function () {
     assert.deepEqual([back.state, back.version, back.previous, back.code], ['rolled-back', '2', '1', 'run-failed']);
     assert.equal(store.active('pump-anomaly')!.version, '1');
     assert.match(store.version('pump-anomaly', '2')!.bad!, /failed in service: indices element out of data bounds/);
+    // a reader that cannot load a version on probation marks it bad: rolled back the same way
+    const v25 = packageModel({ registry: registryDir, manifest: { ...v1.manifest, version: '2.5' }, onnx: v1.onnx, key });
+    assert.equal((await u.offer(v25, { url: `${server.url}/pump-anomaly/manifest.json` })).state, 'active');
+    store.markBad('pump-anomaly', '2.5', 'warm-up: output "score" is not finite for a neutral input');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual([reports[reports.length - 1].state, reports[reports.length - 1].code], ['rolled-back', 'load-failed']);
+    assert.equal(store.pointer('pump-anomaly')!.version, '1');
     // 3 is good: three clean runs confirm it
     const good = packageModel({ registry: registryDir, manifest: { ...v1.manifest, version: '3' }, onnx: v1.onnx, key });
     assert.equal((await u.offer(good, { url: `${server.url}/pump-anomaly/manifest.json` })).state, 'active');
