@@ -152,8 +152,11 @@ export class RegistryServer {
       const piece = body.subarray(at, Math.min(body.length, at + chunk));
       if (isModel && this.faults.dropAfter !== undefined && (this.faults.drops ?? 0) > 0 && at - start + piece.length > this.faults.dropAfter) {
         this.faults.drops = (this.faults.drops ?? 0) - 1;
-        res.write(body.subarray(at, at + Math.max(0, this.faults.dropAfter - (at - start))));
-        entry.bytes += Math.max(0, this.faults.dropAfter - (at - start));
+        const part = body.subarray(at, at + Math.max(0, this.faults.dropAfter - (at - start)));
+        entry.bytes += part.length;
+        // the part goes out, then the connection is cut
+        await new Promise<void>((resolve) => res.write(part, () => resolve()));
+        await new Promise((r) => setTimeout(r, 20));
         req.socket.destroy();
         return;
       }

@@ -91,6 +91,8 @@ describe('nodes: edge-model-update', function () {
     try {
       const { dir, store } = storeWithV1();
       const signed = publish('2', rebuilt('v2'));
+      // a slow link that drops the first download part-way: resumed, then verified
+      registry.faults = { rate: 20_000, dropAfter: 300, drops: 1 };
       const cloud = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`);
       await cloud.publishAsync('fleet/models/pump-anomaly', JSON.stringify(signed), { qos: 1, retain: true });
       await load([
@@ -102,6 +104,7 @@ describe('nodes: edge-model-update', function () {
       const reports = record('reports');
       await waitFor(() => reports.messages.some((m) => m.payload.state === 'active'), 'version 2 active from the push', 20_000);
       assert.equal(store.active('pump-anomaly')!.version, '2');
+      assert.deepEqual(registry.log.filter((l) => l.path.endsWith('.onnx')).map((l) => [l.status, l.range]), [[200, undefined], [206, 'bytes=300-']], 'dropped once, resumed with a range');
       const seen: Array<{ state: string; version: string }> = [];
       cloud.on('message', (_t, p) => seen.push(JSON.parse(p.toString())));
       await cloud.subscribeAsync('fleet/site1/gw1/model/#', { qos: 1 });
