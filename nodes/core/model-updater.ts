@@ -179,6 +179,8 @@ export class ModelUpdater extends EventEmitter {
       verifyArtifact(m, bytes, sha256);
       this.report({ version: m.version, state: 'health-check' });
       await healthCheck(part, m);
+      // a node closed meanwhile (a redeploy) leaves the store to its successor
+      if (this.closed) throw new Error('the updater was closed');
       this.o.step?.('verified');
       this.o.store.install(m, fs.readFileSync(part));
       this.o.step?.('installed');
