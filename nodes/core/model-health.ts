@@ -3,11 +3,10 @@
  * are the ones the manifest declares, and the manifest's validation samples give the expected outputs within the
  * tolerance. The samples go through the same input mapping and preprocessing as edge-infer's messages.
  */
-import fs from 'node:fs';
-import * as ort from 'onnxruntime-node';
 import { TensorInfo } from './model-manifest';
 import { fromOrt, toOrt } from './inference-engine';
 import { mapInput } from './tensor-map';
+import { LoadedSession, loadSession } from './session-pool';
 import { UpdateManifest } from './update-manifest';
 
 export class HealthError extends Error {}
@@ -32,21 +31,17 @@ function compareSignature(what: string, declared: TensorInfo[] | undefined, actu
   }
 }
 
-function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
-  return meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: m.shape.slice() } : { name: m.name, type: 'non-tensor', shape: [] }));
-}
-
-/** Resolves when the model at `file` is fit to serve; throws a HealthError saying why not. */
-export async function healthCheck(file: string, m: UpdateManifest): Promise<{ samples: number }> {
-  let session: ort.InferenceSession;
+/** Resolves when the model (its bytes, already checked against the manifest's sha256) is fit to serve; throws a
+ * HealthError saying why not. */
+export async function healthCheck(bytes: Buffer, m: UpdateManifest): Promise<{ samples: number }> {
+  let loaded: LoadedSession;
   try {
-    session = await ort.InferenceSession.create(fs.readFileSync(file), { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 });
+    loaded = await loadSession(`${m.name} ${m.version}`, bytes, m.sha256, { threads: 1 });
   } catch (err) {
-    throw new HealthError(`onnxruntime cannot load it: ${(err as Error).message.split('\n')[0]}`);
+    throw new HealthError((err as Error).message);
   }
+  const { session, inputs, outputs } = loaded;
   try {
-    const inputs = describe(session.inputMetadata);
-    const outputs = describe(session.outputMetadata);
     compareSignature('input', m.inputs, inputs);
     compareSignature('output', m.outputs, outputs);
     const samples = m.validation?.samples ?? [];

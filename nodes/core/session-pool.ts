@@ -42,7 +42,7 @@ function corrupt(file: string, actual: string, expected: string): ModelLoadError
 }
 
 /** Loads a model already read and checked against its sha256 (`file` names it in errors). */
-async function loadSession(file: string, bytes: Buffer, sha256: string, s: SessionSettings): Promise<LoadedSession> {
+export async function loadSession(file: string, bytes: Buffer, sha256: string, s: SessionSettings): Promise<LoadedSession> {
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {
