@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadJson, saveJson } from './json-store';
 import { compareVersions } from './model-manifest';
-import { ModelStore } from './model-store';
+import { ModelStore, sha256Hex } from './model-store';
 import { download } from './update-fetch';
 import { resolveArtifact, SignedManifest, UpdateManifest, UpdateRefused, verifyArtifact, verifyManifest } from './update-manifest';
 import { healthCheck, HealthError } from './model-health';
@@ -153,11 +153,9 @@ export class ModelUpdater extends EventEmitter {
     try {
       const where = resolveArtifact(m, base);
       this.report({ version: m.version, state: 'downloading', progress: 0 });
-      let bytes: number;
-      let sha256: string;
       if ('url' in where) {
         let shown = 0;
-        const got = await download(where.url, part, {
+        await download(where.url, part, {
           maxBytes: this.o.maxBytes, idleTimeoutMs: this.o.idleTimeoutMs, attempts: this.o.attempts,
           onProgress: (received, total) => {
             // a report per tenth, not per chunk
@@ -165,24 +163,21 @@ export class ModelUpdater extends EventEmitter {
             if (progress > shown) this.report({ version: m.version, state: 'downloading', progress: (shown = progress) });
           },
         });
-        bytes = got.bytes;
-        sha256 = got.sha256;
-      } else {
-        const size = fs.statSync(where.file).size;
-        if (size > this.o.maxBytes) throw new UpdateRefused('too-large', `the model file has ${size} bytes, above the limit of ${this.o.maxBytes}`);
-        fs.copyFileSync(where.file, part);
-        bytes = size;
-        sha256 = crypto.createHash('sha256').update(fs.readFileSync(part)).digest('hex');
       }
+      // read once: hashed, checked and installed from memory
+      const file = 'url' in where ? part : where.file;
+      const size = fs.statSync(file).size;
+      if (size > this.o.maxBytes) throw new UpdateRefused('too-large', `the model file has ${size} bytes, above the limit of ${this.o.maxBytes}`);
+      const bytes = fs.readFileSync(file);
       this.o.step?.('downloaded');
       this.report({ version: m.version, state: 'verifying' });
-      verifyArtifact(m, bytes, sha256);
+      verifyArtifact(m, bytes.length, sha256Hex(bytes));
       this.report({ version: m.version, state: 'health-check' });
-      await healthCheck(part, m);
+      await healthCheck(bytes, m);
       // a node closed meanwhile (a redeploy) leaves the store to its successor
       if (this.closed) throw new Error('the updater was closed');
       this.o.step?.('verified');
-      this.o.store.install(m, fs.readFileSync(part));
+      this.o.store.install(m, bytes);
       this.o.step?.('installed');
     } catch (err) {
       return this.refuse(m.version, err);

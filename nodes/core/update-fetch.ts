@@ -3,7 +3,6 @@
  * model streamed to a temporary file with a size cap and an idle timeout. A dropped connection resumes with a
  * Range request where the server offers it, and restarts from the beginning where it does not.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { UpdateRefused } from './update-manifest';
 
@@ -49,14 +48,13 @@ export interface DownloadOptions {
 
 export interface Downloaded {
   bytes: number;
-  sha256: string;
   /** connections it took */
   connections: number;
   /** bytes fetched again after a restart (0 when every retry resumed) */
   refetched: number;
 }
 
-/** Streams `url` into `file`; the sha256 is computed from the file as written. */
+/** Streams `url` into `file` (the caller reads it once to hash and check it). */
 export async function download(url: string, file: string, o: DownloadOptions): Promise<Downloaded> {
   let received = 0;
   let refetched = 0;
@@ -97,8 +95,7 @@ export async function download(url: string, file: string, o: DownloadOptions): P
       }
       clearTimeout(idle);
       if (total !== undefined && received < total) throw new Error(`the connection closed after ${received} of ${total} bytes`);
-      const sha256 = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-      return { bytes: received, sha256, connections: attempt, refetched };
+      return { bytes: received, connections: attempt, refetched };
     } catch (err) {
       clearTimeout(idle);
       if (err instanceof UpdateRefused) throw err;
