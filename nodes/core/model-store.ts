@@ -53,7 +53,8 @@ export function sha256Hex(data: Uint8Array): string {
 
 export class ModelStoreError extends Error {}
 
-function statKey(file: string): string {
+/** What changes when a file is replaced, written or removed ('missing' when it is not there). */
+export function statKey(file: string): string {
   try {
     const st = fs.statSync(file);
     return `${st.ino}:${st.size}:${st.mtimeMs}`;

@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { statKey } from './model-store';
 import { fetchManifest } from './update-fetch';
 import { UpdateRefused } from './update-manifest';
 import type { OfferBase } from './model-updater';
@@ -54,13 +55,8 @@ export class DirectorySource {
   }
 
   check(force = false): Offer | undefined {
-    let key: string;
-    try {
-      const st = fs.statSync(this.manifestFile);
-      key = `${st.ino}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      return undefined; // nothing offered (yet): the stick is not in
-    }
+    const key = statKey(this.manifestFile);
+    if (key === 'missing') return undefined; // nothing offered (yet): the stick is not in
     if (key === this.last && !force) return undefined;
     this.last = key;
     let envelope: unknown;
