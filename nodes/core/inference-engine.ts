@@ -93,6 +93,14 @@ export function fromOrt(results: ort.InferenceSession.OnnxValueMapType): Record<
   return out;
 }
 
+/** No NaN or infinity in a float tensor (scanned in place: this runs for every inference). */
+function allFinite(t: OutputTensor): boolean {
+  if (!t.type.startsWith('float')) return true;
+  const data = t.data as ArrayLike<number>;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return false;
+  return true;
+}
+
 /** A neutral input for warm-up: zeros (false) with every dynamic dimension set to `rows` (first) or 1. */
 function warmupFeeds(inputs: TensorInfo[], rows: number): Record<string, Feed> {
   const feeds: Record<string, Feed> = {};
@@ -201,7 +209,7 @@ export class InferenceEngine extends EventEmitter {
       for (const info of outputs) {
         const t = out[info.name];
         if (!t) throw new SwapError(`warm-up: output "${info.name}" is missing`);
-        if (t.type.startsWith('float') && Array.from(t.data as ArrayLike<number>).some((v) => !Number.isFinite(v))) {
+        if (!allFinite(t)) {
           throw new SwapError(`warm-up: output "${info.name}" is not finite for a neutral input`);
         }
       }
@@ -260,10 +268,10 @@ export class InferenceEngine extends EventEmitter {
       this.emit('run', served.source, false, (err as Error).message.split('\n')[0]);
       throw err;
     }
-    // a version that answers NaN or infinity for real inputs is failing too (the result is still delivered)
-    const finite = Object.values(raw).every((t) => !t.type.startsWith('float') || Array.from(t.data as ArrayLike<number>).every(Number.isFinite));
-    this.emit('run', served.source, finite, finite ? undefined : 'an output is not finite');
     const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+    // a version that answers NaN or infinity for real inputs is failing too (the result is still delivered)
+    const finite = Object.values(raw).every(allFinite);
+    this.emit('run', served.source, finite, finite ? undefined : 'an output is not finite');
     const perJob = splitOutputs(raw, jobs.map((j) => j.input.rows));
     return jobs.map((job, i) => ({
       payload: postprocess(perJob[i], served.outputs, served.post, job.input.rows, job.input.batched),
