@@ -84,7 +84,12 @@ export interface QueueStats {
   diskFull: boolean;
 }
 
-export class QueueFullError extends Error {}
+/** The reject policy refused records; `result` says what was stored and dropped. */
+export class QueueFullError extends Error {
+  constructor(message: string, readonly result: EnqueueResult) {
+    super(message);
+  }
+}
 
 /** A damaged database found at open, and where it was moved. */
 export interface OpenReport {
@@ -373,7 +378,7 @@ export class DurableQueue {
     }
     if (result.refused && this.o.onFull === 'reject') {
       const why = this.diskFullNow ? 'the disk is full' : `the buffer is full (${this.bytes} of ${this.o.maxBytes} bytes)`;
-      throw Object.assign(new QueueFullError(`${why}: ${result.refused} record(s) refused`), { result });
+      throw new QueueFullError(`${why}: ${result.refused} record(s) refused`, result);
     }
     return result;
   }

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { MqttBrokerHandle } from '../core/config-handles';
-import { DropEvent, DurableQueue, NewRecord, QueueFullError } from '../core/durable-queue';
+import { DropEvent, DurableQueue, EnqueueResult, NewRecord, QueueFullError } from '../core/durable-queue';
 import { filterFields } from '../core/uplink-batch';
 import { UplinkSender } from '../core/uplink-sender';
 import { UplinkSettings, uplinkOptions } from '../core/uplink-settings';
@@ -81,24 +81,23 @@ export = function register(RED: NodeAPI): void {
     let group: Array<{ record: NewRecord; done: DoneFn }> = [];
     let groupTimer: NodeJS.Timeout | undefined;
     const store = (items: Array<{ record: NewRecord; done: DoneFn }>) => {
+      let result: EnqueueResult;
       try {
-        const result = queue!.enqueue(items.map((i) => i.record));
-        report(result.drops);
-        // drop-newest refuses from the end of the batch
-        const refused = new Error(t(queue!.diskFull ? 'errors.diskFull' : 'errors.refused'));
-        items.forEach((item, i) => item.done(i < result.accepted ? undefined : refused));
-        if (result.refused) status.alert(errorBadge(t('status.refused')));
+        result = queue!.enqueue(items.map((i) => i.record));
       } catch (err) {
-        if (err instanceof QueueFullError) {
-          report((err as QueueFullError & { result: { drops: DropEvent[] } }).result.drops);
-          const refused = new Error(t(queue!.diskFull ? 'errors.diskFull' : 'errors.refused'));
-          for (const item of items) item.done(refused);
-        } else {
+        if (!(err instanceof QueueFullError)) {
           // e.g. an I/O error: nothing was stored, every sender is told
           for (const item of items) item.done(new Error(t('errors.store', { error: errorText(err) })));
+          status.alert(errorBadge(t('status.refused')));
+          return;
         }
-        status.alert(errorBadge(t('status.refused')));
+        result = err.result; // reject: none of them stored
       }
+      report(result.drops);
+      // drop-newest refuses from the end of the batch, reject all of it
+      const refused = new Error(t(queue!.diskFull ? 'errors.diskFull' : 'errors.refused'));
+      items.forEach((item, i) => item.done(i < result.accepted ? undefined : refused));
+      if (result.refused) status.alert(errorBadge(t('status.refused')));
       sender!.kick();
       status.set(badge);
     };
