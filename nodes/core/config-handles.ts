@@ -2,6 +2,7 @@
  * What the config nodes offer to the nodes that use them, so that a client node depends on this contract and not
  * on another node's module.
  */
+import path from 'node:path';
 import type { MqttConnection } from './mqtt-connection';
 import type { ModbusConnection } from './modbus-connection';
 import { ConnectionState, connectionBadge, errorBadge, StatusBadge } from './status';
@@ -61,4 +62,14 @@ export function statusFeed(
     connection.on('state', onState);
     return () => connection.off('state', onState);
   };
+}
+
+export interface StateSettings {
+  userDir?: string;
+  edgeIntelligenceStateDir?: string;
+}
+
+/** Where a node kind keeps its state: <edgeIntelligenceStateDir, else userDir/edge-intelligence>/<kind>. */
+export function stateDir(settings: StateSettings, kind: string): string {
+  return path.join(settings.edgeIntelligenceStateDir ?? path.join(settings.userDir ?? process.cwd(), 'edge-intelligence'), kind);
 }

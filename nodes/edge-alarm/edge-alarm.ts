@@ -9,7 +9,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import { AlarmConfig, AlarmRecord, AlarmSet, Command, validateAlarms } from '../core/alarm-set';
 import { RuleKind } from '../core/alarm-rules';
 import { loadJson, saveJson } from '../core/json-store';
-import { toInt, toNumber } from '../core/config-handles';
+import { StateSettings, stateDir, toInt, toNumber } from '../core/config-handles';
 import { errorBadge, shortText, StatusBadge } from '../core/status';
 import { errorText } from '../core/errors';
 
@@ -66,9 +66,8 @@ export = function register(RED: NodeAPI): void {
     }
 
     // state on disk, next to the flows, so an unacknowledged alarm survives a deploy, a restart and a power cut
-    const settings = RED.settings as unknown as { userDir?: string; edgeIntelligenceStateDir?: string };
-    const stateDir = settings.edgeIntelligenceStateDir ?? path.join(settings.userDir ?? process.cwd(), 'edge-intelligence');
-    const stateFile = def.persist === false ? undefined : path.join(stateDir, 'alarms', `${node.id.replace(/[^\w.-]/g, '_')}.json`);
+    const stateFile = def.persist === false ? undefined
+      : path.join(stateDir(RED.settings as unknown as StateSettings, 'alarms'), `${node.id.replace(/[^\w.-]/g, '_')}.json`);
     if (set && stateFile) {
       const loaded = loadJson<Parameters<AlarmSet['restore']>[0]>(stateFile);
       if (loaded.movedAside) node.warn(t('errors.stateDamaged', { file: loaded.movedAside, error: loaded.error ?? '' }));

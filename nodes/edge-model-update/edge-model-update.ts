@@ -8,31 +8,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { MqttBrokerHandle, toInt, toNumber } from '../core/config-handles';
+import { MqttBrokerHandle, StateSettings, stateDir } from '../core/config-handles';
 import { ModelHandle } from '../core/model-binding';
 import { ModelUpdater, UpdateReport } from '../core/model-updater';
 import { packageVersion } from '../core/package-info';
 import { parseTrustedKeys } from '../core/update-manifest';
 import { DirectorySource, HttpManifestSource, Offer } from '../core/update-sources';
+import { UpdateSettings, updateOptions } from '../core/update-settings';
 import { shortText, StatusThrottle } from '../core/status';
 import { errorText } from '../core/errors';
 
-interface UpdateDef extends NodeDef {
+interface UpdateDef extends NodeDef, UpdateSettings {
   model: string;
-  source: string;
-  url: string;
-  interval: string;
   broker: string;
-  topic: string;
-  artifactBase: string;
-  directory: string;
   keysFile: string;
-  requireSignature: boolean;
-  maxSizeMb: string;
-  timeout: string;
-  probation: string;
-  keep: string;
-  statusTopic: string;
 }
 
 interface UpdateCredentials {
@@ -61,7 +50,7 @@ export = function register(RED: NodeAPI): void {
     else if (handle.problem) problems.push(handle.problem);
     else if (!handle.store) problems.push(t('errors.fileModel'));
 
-    const settings = RED.settings as unknown as { userDir?: string; edgeIntelligenceStateDir?: string };
+    const settings = RED.settings as unknown as StateSettings;
     let keysText = node.credentials?.trustedKeys ?? '';
     if ((def.keysFile ?? '').trim()) {
       try {
@@ -73,22 +62,11 @@ export = function register(RED: NodeAPI): void {
     }
     const trusted = parseTrustedKeys(keysText);
     for (const p of trusted.problems) problems.push(t('errors.key', { problem: p }));
-    const requireSignature = def.requireSignature !== false;
-    if (requireSignature && trusted.keys.size === 0 && !problems.length) problems.push(t('errors.noKeys'));
-
-    const source = ['http', 'mqtt', 'directory'].includes(def.source) ? def.source : 'http';
-    const url = (def.url ?? '').trim();
-    if (source === 'http' && !/^https?:\/\/.+/i.test(url)) problems.push(t('errors.url'));
+    const o = updateOptions(def);
+    if (o.requireSignature && trusted.keys.size === 0 && !problems.length) problems.push(t('errors.noKeys'));
     const broker = def.broker ? (RED.nodes.getNode(def.broker) as (Node & MqttBrokerHandle) | null) : null;
-    const statusTopic = (def.statusTopic ?? '').trim();
-    if ((source === 'mqtt' || statusTopic) && !broker) problems.push(t('errors.noBroker'));
-    if (source === 'mqtt' && !(def.topic ?? '').trim()) problems.push(t('errors.topic'));
-    if (source === 'directory' && !(def.directory ?? '').trim()) problems.push(t('errors.directory'));
-    const intervalMs = toNumber(def.interval, 300) * 1000;
-    if (source !== 'mqtt' && !(intervalMs >= 1000)) problems.push(t('errors.interval'));
-    const maxBytes = toNumber(def.maxSizeMb, 100) * 1_048_576;
-    const timeoutMs = toNumber(def.timeout, 30) * 1000;
-    if (!(maxBytes > 0) || !(timeoutMs > 0)) problems.push(t('errors.limits'));
+    if (o.needsBroker && !broker) problems.push(t('errors.noBroker'));
+    for (const key of o.problems) problems.push(t(`errors.${key}`));
 
     if (problems.length) {
       node.error(t('errors.config', { problems: problems.join('; ') }));
@@ -98,30 +76,31 @@ export = function register(RED: NodeAPI): void {
     }
 
     const store = handle!.store!;
-    const stateDir = path.join(settings.edgeIntelligenceStateDir ?? path.join(settings.userDir ?? process.cwd(), 'edge-intelligence'), 'model-update');
+    const own = stateDir(settings, 'model-update');
     const updater = new ModelUpdater({
-      store, model: handle!.name, keys: trusted.keys, requireSignature, maxBytes, idleTimeoutMs: timeoutMs, attempts: 5,
-      probationRuns: toInt(def.probation, 10), keep: Math.max(1, toInt(def.keep, 3)),
-      stateFile: path.join(stateDir, `${node.id}.json`), tempDir: path.join(stateDir, 'downloads'), packageVersion: packageVersion(),
+      store, model: handle!.name, keys: trusted.keys, requireSignature: o.requireSignature, maxBytes: o.maxBytes, idleTimeoutMs: o.timeoutMs,
+      attempts: 5, probationRuns: o.probationRuns, keep: o.keep,
+      stateFile: path.join(own, `${node.id}.json`), tempDir: path.join(own, 'downloads'), packageVersion: packageVersion(),
     });
     const connection = broker?.connection;
     if (connection) connection.register(node.id);
 
     updater.on('report', (r: UpdateReport) => {
-      node.send({ topic: `model/${r.model}`, payload: { ...r, at: new Date().toISOString() } } as NodeMessage);
+      const report = { ...r, at: new Date().toISOString() };
+      node.send({ topic: `model/${r.model}`, payload: report } as NodeMessage);
       const text = r.state === 'downloading' ? t('status.downloading', { version: r.version, percent: Math.round((r.progress ?? 0) * 100) })
         : t(`status.${r.state}`, { version: r.version ?? '' });
       status.now({ fill: FILL[r.state] ?? 'grey', shape: r.state === 'rejected' || r.state === 'rolled-back' ? 'ring' : 'dot', text: shortText(text, 32) });
       if (r.state === 'rejected' || r.state === 'rolled-back') node.warn(t(`log.${r.state}`, { version: r.version ?? '?', reason: r.reason ?? '' }));
       // the fleet's view: the last state of this gateway's model, retained
-      if (connection && statusTopic && r.state !== 'downloading') {
-        void connection.publish(statusTopic, JSON.stringify({ ...r, at: new Date().toISOString() }), { qos: 1, retain: true }).catch(() => undefined);
+      if (connection && o.statusTopic && r.state !== 'downloading') {
+        void connection.publish(o.statusTopic, JSON.stringify(report), { qos: 1, retain: true }).catch(() => undefined);
       }
     });
 
     const offer = (o: Offer | undefined) => (o ? updater.offer(o.envelope, o.base) : Promise.resolve(undefined));
-    const http = source === 'http' ? new HttpManifestSource(url, timeoutMs) : undefined;
-    const dir = source === 'directory' ? new DirectorySource(def.directory.trim(), handle!.name) : undefined;
+    const http = o.source === 'http' ? new HttpManifestSource(o.url, o.timeoutMs) : undefined;
+    const dir = o.source === 'directory' ? new DirectorySource(o.directory, handle!.name) : undefined;
     /** One check of the source; a refused manifest is fetched again next time (the ETag is forgotten). */
     const check = async (force: boolean): Promise<void> => {
       if (http) {
@@ -136,12 +115,12 @@ export = function register(RED: NodeAPI): void {
       status.now({ fill: 'red', shape: 'ring', text: shortText(t('status.unreachable'), 32) });
       node.debug(t('log.checkFailed', { error: errorText(err) }));
     });
-    const timer = source !== 'mqtt' ? setInterval(() => void checkQuietly(), intervalMs) : undefined;
-    const first = source !== 'mqtt' ? setTimeout(() => void checkQuietly(), 100) : undefined;
+    const timer = o.source !== 'mqtt' ? setInterval(() => void checkQuietly(), o.intervalMs) : undefined;
+    const first = o.source !== 'mqtt' ? setTimeout(() => void checkQuietly(), 100) : undefined;
     let unsubscribe: ((removed: boolean) => void) | undefined;
-    if (source === 'mqtt' && connection) {
-      const base = (def.artifactBase ?? '').trim();
-      unsubscribe = connection.subscribe(def.topic.trim(), 1, (_topic, payload) => {
+    if (o.source === 'mqtt' && connection) {
+      const base = o.artifactBase;
+      unsubscribe = connection.subscribe(o.topic, 1, (_topic, payload) => {
         let envelope: unknown;
         try {
           envelope = JSON.parse(payload.toString('utf8'));
@@ -173,7 +152,7 @@ export = function register(RED: NodeAPI): void {
             const base = typeof m.artifactBase === 'string' ? { url: m.artifactBase } : {};
             return void updater.offer(m.payload, base).then(finish, fail);
           }
-          if (source === 'mqtt') return done(new Error(t('errors.mqttCheck')));
+          if (o.source === 'mqtt') return done(new Error(t('errors.mqttCheck')));
           return void check(true).then(() => done(), fail);
       }
     });

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { MqttBrokerHandle } from '../core/config-handles';
+import { MqttBrokerHandle, StateSettings, stateDir } from '../core/config-handles';
 import { DropEvent, DurableQueue, EnqueueResult, NewRecord, QueueFullError } from '../core/durable-queue';
 import { filterFields } from '../core/uplink-batch';
 import { UplinkSender } from '../core/uplink-sender';
@@ -32,12 +32,10 @@ export = function register(RED: NodeAPI): void {
     if (!broker) problems.unshift(t('errors.noBroker'));
     else if (broker.problem) problems.unshift(broker.problem);
 
-    const settings = RED.settings as unknown as { userDir?: string; edgeIntelligenceStateDir?: string };
-    const stateDir = settings.edgeIntelligenceStateDir ?? path.join(settings.userDir ?? process.cwd(), 'edge-intelligence');
     let queue: DurableQueue | undefined;
     if (!problems.length) {
       try {
-        queue = new DurableQueue(path.join(stateDir, 'uplink', `${node.id}.db`), options.queue);
+        queue = new DurableQueue(path.join(stateDir(RED.settings as unknown as StateSettings, 'uplink'), `${node.id}.db`), options.queue);
         if (queue.opened.movedAside) node.warn(t('log.movedAside', { file: queue.opened.movedAside, reason: queue.opened.reason ?? '' }));
       } catch (err) {
         problems.push(t('errors.open', { error: errorText(err) }));
