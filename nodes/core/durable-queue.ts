@@ -20,6 +20,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { writeDurably } from './json-store';
 
 export type Durability = 'fsync' | 'group' | 'os';
 export const DURABILITY_MODES: readonly Durability[] = ['fsync', 'group', 'os'];
@@ -219,14 +220,8 @@ export class DurableQueue {
         // taken back only with as much room again to spare, so a disk at its limit does not flip back and forth
         const disk = fs.statfsSync(path.dirname(this.file));
         if (disk.bavail * disk.bsize < 2 * size) throw new Error('no room for the reserve');
-        const fd = fs.openSync(this.reserveFile, 'w');
-        try {
-          // written, not sparse: the blocks must really be taken
-          fs.writeSync(fd, Buffer.alloc(size));
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
+        // written, not sparse: the blocks must really be taken
+        writeDurably(this.reserveFile, Buffer.alloc(size));
       }
       this.setDiskFull(false);
     } catch {
@@ -430,8 +425,7 @@ export class DurableQueue {
     result.accepted = stored;
     result.refused = records.length - stored;
     if (!result.refused) return;
-    this.counters.dropped_disk += result.refused; // best effort: written with the next transaction that succeeds
-    this.dirty.add('dropped_disk');
+    this.bump('dropped_disk', result.refused); // written with the next transaction that succeeds
     result.drops.push({ reason: 'disk-full', count: result.refused, ids: [], bytes: sizes.slice(stored).reduce((a, b) => a + b, 0) });
   }
 
