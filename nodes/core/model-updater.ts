@@ -85,7 +85,6 @@ export class ModelUpdater extends EventEmitter {
     // what a crash left half-downloaded
     fs.mkdirSync(o.tempDir, { recursive: true });
     for (const f of fs.readdirSync(o.tempDir)) if (f.endsWith('.part')) fs.rmSync(path.join(o.tempDir, f), { force: true });
-    o.store.recover(o.model);
     o.store.on('run', this.onRun);
     o.store.on('bad', this.onBad);
   }
