@@ -10,7 +10,7 @@ const distDir = path.join(root, 'dist');
 const iconsDir = path.join(root, 'icons');
 
 for (const entry of fs.readdirSync(nodesDir, { withFileTypes: true })) {
-  if (!entry.isDirectory() || entry.name === 'core') continue;
+  if (!entry.isDirectory() || entry.name === 'core' || entry.name === 'kit') continue;
   const from = path.join(nodesDir, entry.name);
   const to = path.join(distDir, entry.name);
   fs.mkdirSync(to, { recursive: true });

@@ -26,8 +26,11 @@ export type Durability = 'fsync' | 'group' | 'os';
 export const DURABILITY_MODES: readonly Durability[] = ['fsync', 'group', 'os'];
 export type FullPolicy = 'drop-oldest' | 'drop-newest' | 'reject';
 export const FULL_POLICIES: readonly FullPolicy[] = ['drop-oldest', 'drop-newest', 'reject'];
-/** full: the size limit; disk-full: the disk; ttl: too old; too-large: bigger than one packet may carry */
-export type DropReason = 'full' | 'disk-full' | 'ttl' | 'too-large';
+/**
+ * full: the size limit; disk-full: the disk; ttl: too old; too-large: bigger than one packet may carry;
+ * bad-topic: no valid MQTT topic (refused before storing); refused: the broker refused the publish that carried it
+ */
+export type DropReason = 'full' | 'disk-full' | 'ttl' | 'too-large' | 'bad-topic' | 'refused';
 
 export interface QueueOptions {
   durability: Durability;
@@ -62,6 +65,8 @@ export interface DropEvent {
   /** ids of dropped stored records (oldest first); a refused new record has none */
   ids: number[];
   bytes: number;
+  /** refused: what the broker said */
+  error?: string;
 }
 
 export interface EnqueueResult {
@@ -80,7 +85,7 @@ export interface QueueStats {
   enqueued: number;
   acked: number;
   resent: number;
-  dropped: { full: number; diskFull: number; ttl: number };
+  dropped: { full: number; diskFull: number; ttl: number; tooLarge: number; refused: number };
   /** the disk was found full and the reserve is not back yet */
   diskFull: boolean;
 }
@@ -98,7 +103,7 @@ export interface OpenReport {
   reason?: string;
 }
 
-const COUNTERS = ['enqueued', 'acked', 'resent', 'dropped_full', 'dropped_disk', 'dropped_ttl'] as const;
+const COUNTERS = ['enqueued', 'acked', 'resent', 'dropped_full', 'dropped_disk', 'dropped_ttl', 'dropped_large', 'dropped_refused'] as const;
 type Counter = (typeof COUNTERS)[number];
 
 const isDiskFull = (err: unknown) => (err as { code?: string }).code === 'SQLITE_FULL';
@@ -107,30 +112,71 @@ function recordBytes(r: NewRecord): number {
   return Buffer.byteLength(r.topic) + Buffer.byteLength(r.body);
 }
 
-/** Opens the file as SQLite and checks it; a file that is not a sound database is moved aside (with its WAL). */
+/** Another process holds the database locked: not damage; opening is tried again later. */
+export class QueueLockedError extends Error {}
+
+/** SQLite's word that a file is not a sound database (being locked, read-only or missing is not damage). */
+const DAMAGE_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
+const LOCK_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
+class DamagedError extends Error {}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    enqueued INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+const COLUMNS: Record<string, string[]> = { records: ['id', 'topic', 'ts', 'enqueued', 'bytes', 'body'], meta: ['key', 'value'] };
+
+/** A database whose tables have other columns is someone else's (or an incompatible version): not usable here. */
+function checkSchema(db: Database.Database): void {
+  db.exec(SCHEMA);
+  for (const [table, columns] of Object.entries(COLUMNS)) {
+    const found = (db.pragma(`table_info(${table})`) as Array<{ name: string }>).map((c) => c.name);
+    if (found.join(',') !== columns.join(',')) throw new DamagedError(`table ${table} has other columns (${found.join(', ')})`);
+  }
+}
+
+/**
+ * Opens the file as SQLite and checks it; a file that is not a sound database of this schema is moved aside (with
+ * its WAL). Locked is not damaged: QueueLockedError, and nothing is moved. Other failures (a read-only
+ * directory, no permission) are thrown as they are, and nothing is moved either.
+ */
 function openChecked(file: string): { db: Database.Database; report: OpenReport } {
   const report: OpenReport = {};
   const tryOpen = () => {
-    const db = new Database(file);
+    // no waiting for a lock at open: the caller tries again later instead of blocking the event loop
+    const db = new Database(file, { timeout: 0 });
     try {
       db.pragma('journal_mode = WAL');
       const check = db.pragma('quick_check', { simple: true });
-      if (check !== 'ok') throw new Error(`integrity check: ${String(check)}`);
+      if (check !== 'ok') throw new DamagedError(`integrity check: ${String(check)}`);
+      checkSchema(db);
+      db.pragma('busy_timeout = 500');
       return db;
     } catch (err) {
       db.close();
+      const code = (err as { code?: string }).code ?? '';
+      if (LOCK_CODES.has(code)) throw new QueueLockedError(`the buffer database is locked by another process (${(err as Error).message})`);
+      if (DAMAGE_CODES.has(code)) throw new DamagedError((err as Error).message);
       throw err;
     }
   };
   try {
     return { db: tryOpen(), report };
   } catch (err) {
+    if (!(err instanceof DamagedError)) throw err;
     const aside = `${file}.corrupt-${Date.now()}`;
     for (const suffix of ['', '-wal', '-shm']) {
       if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, aside + suffix);
     }
     report.movedAside = aside;
-    report.reason = (err as Error).message;
+    report.reason = err.message;
     return { db: tryOpen(), report };
   }
 }
@@ -152,7 +198,7 @@ export class DurableQueue {
   private reserveTried = 0;
   private bytes = 0;
   private count = 0;
-  private readonly counters: Record<Counter, number> = { enqueued: 0, acked: 0, resent: 0, dropped_full: 0, dropped_disk: 0, dropped_ttl: 0 };
+  private readonly counters = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<Counter, number>;
   private readonly dirty = new Set<Counter>();
   private readonly st: Record<string, Database.Statement>;
 
@@ -171,17 +217,6 @@ export class DurableQueue {
       db.pragma(`wal_autocheckpoint = ${Math.max(16, Math.floor(reserve / 4 / 4096))}`);
       db.pragma(`journal_size_limit = ${reserve}`);
     }
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS records (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        topic TEXT NOT NULL,
-        ts INTEGER NOT NULL,
-        enqueued INTEGER NOT NULL,
-        bytes INTEGER NOT NULL,
-        body TEXT NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
     const get = db.prepare('SELECT value FROM meta WHERE key = ?');
     const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     let epoch = (get.get('epoch') as { value: string } | undefined)?.value;
@@ -333,6 +368,7 @@ export class DurableQueue {
    */
   enqueue(records: NewRecord[], now = Date.now()): EnqueueResult {
     const result: EnqueueResult = { accepted: 0, refused: 0, drops: [] };
+    this.retryReserve();
     const run = () => this.atomically(() => {
       const sizes = records.map(recordBytes);
       const incoming = sizes.reduce((a, b) => a + b, 0);
@@ -479,29 +515,49 @@ export class DurableQueue {
 
   /** The broker has them: delete. */
   ack(ids: number[]): void {
+    this.removeCounted(ids, 'acked');
+  }
+
+  /** Records that can never be delivered (too large for a packet, refused by the broker): deleted and counted. */
+  discard(ids: number[], reason: 'too-large' | 'refused'): DropEvent {
+    const bytes = this.removeCounted(ids, reason === 'too-large' ? 'dropped_large' : 'dropped_refused');
+    return { reason, count: ids.length, ids, bytes };
+  }
+
+  private removeCounted(ids: number[], counter: Counter): number {
+    let bytes = 0;
     this.write(() => {
       // bytes are looked up so the running total stays exact
       const rows = ids.map((id) => ({ id, bytes: (this.st.bytesOf.get(id) as { bytes: number } | undefined)?.bytes ?? 0 }));
       const before = this.count;
-      this.removeIds(rows);
-      this.bump('acked', before - this.count);
+      bytes = this.removeIds(rows);
+      this.bump(counter, before - this.count);
       this.saveCounters();
     });
     for (const id of ids) this.inFlight.delete(id);
-    // once deletes freed space, the reserve is taken back (tried at most every 10 s: it is a 1 MiB write)
+    this.retryReserve();
+    return bytes;
+  }
+
+  /**
+   * Once space is back (freed by our deletes, or by anyone else on the disk), the reserve is taken back and the
+   * database may grow again: tried on every enqueue and ack, at most every 10 s (it is a 1 MiB write).
+   */
+  private retryReserve(): void {
     if (this.diskFullNow && Date.now() - this.reserveTried >= (this.o.reserveRetryMs ?? 10_000)) this.takeReserve();
   }
 
   /**
    * Not delivered (the link dropped before the acknowledgment): they go back and are sent again, before anything
-   * newer, so order per topic holds.
+   * newer, so order per topic holds. `published` false: taken but never sent (held back by the pace), so not a
+   * resend.
    */
-  release(ids: number[]): void {
+  release(ids: number[], published = true): void {
     let backlog = Infinity;
     let live = Infinity;
     for (const id of ids) {
       if (!this.inFlight.delete(id)) continue;
-      this.bump('resent', 1);
+      if (published) this.bump('resent', 1);
       if (this.split !== undefined && id > this.split) live = Math.min(live, id);
       else backlog = Math.min(backlog, id);
     }
@@ -539,7 +595,10 @@ export class DurableQueue {
       enqueued: this.counters.enqueued,
       acked: this.counters.acked,
       resent: this.counters.resent,
-      dropped: { full: this.counters.dropped_full, diskFull: this.counters.dropped_disk, ttl: this.counters.dropped_ttl },
+      dropped: {
+        full: this.counters.dropped_full, diskFull: this.counters.dropped_disk, ttl: this.counters.dropped_ttl,
+        tooLarge: this.counters.dropped_large, refused: this.counters.dropped_refused,
+      },
       diskFull: this.diskFullNow,
     };
   }

@@ -21,6 +21,8 @@ export interface ModelSource {
   /** from the manifest; absent for a plain file */
   sha256?: string;
   manifest?: Partial<ModelManifest>;
+  /** why this version is served rather than the one the store points at (a damaged pointer), for the user to see */
+  warning?: string;
 }
 
 export interface EngineOptions extends SessionSettings {

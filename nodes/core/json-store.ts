@@ -67,3 +67,20 @@ export function saveJson(file: string, value: unknown, beforeRename?: () => void
   fs.renameSync(tmp, file);
   fsyncDir(path.dirname(file));
 }
+
+/**
+ * Why a node cannot keep its state in a directory (created when missing), or undefined when it can: checked at
+ * deploy by writing and removing a probe file, so a read-only or foreign-owned directory is named at once, not by
+ * the first failed save.
+ */
+export function writableDirProblem(dir: string): string | undefined {
+  const probe = path.join(dir, `.write-check-${process.pid}`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(probe, '');
+    fs.rmSync(probe, { force: true });
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
+}

@@ -76,7 +76,7 @@ export class StoreModel extends FollowedModel implements ModelHandle {
   current(): ModelSource | undefined {
     if (this.problem) return undefined;
     const a = this.store.active(this.name);
-    return a ? { name: a.name, version: a.version, file: a.file, sha256: a.manifest.sha256, manifest: a.manifest } : undefined;
+    return a ? { name: a.name, version: a.version, file: a.file, sha256: a.manifest.sha256, manifest: a.manifest, warning: a.pointerProblem } : undefined;
   }
 
   protected watch(): () => void {

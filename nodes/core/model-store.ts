@@ -42,6 +42,23 @@ export interface ModelVersion {
 export interface ActiveModel extends ModelVersion {
   /** set when the pointer names a bad version and an older good one is served instead */
   fallbackFrom?: string;
+  /** set when the pointer file is damaged (not a pointer, or an unsafe version) and the newest good version is served */
+  pointerProblem?: string;
+}
+
+/** The pointer file as read: the pointer when it is one, else what is wrong with it (a missing file is neither). */
+export interface PointerRead {
+  pointer?: ActivePointer;
+  problem?: string;
+}
+
+/** A pointer is an object whose version (and previous, when set) are safe names; anything else is damage. */
+function checkPointer(value: unknown): PointerRead {
+  const p = value as Partial<ActivePointer> | null;
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return { problem: 'the pointer file is not a JSON object' };
+  if (!isSafeName(p.version)) return { problem: 'the pointer names no valid version' };
+  if (p.previous !== undefined && !isSafeName(p.previous)) return { problem: 'the pointer names an invalid previous version' };
+  return { pointer: { version: p.version, previous: p.previous, activatedAt: String(p.activatedAt ?? '') } };
 }
 
 /** A test hook: called at each step of a write, so a test can "lose power" there by throwing. */
@@ -163,16 +180,37 @@ export class ModelStore extends EventEmitter {
       .sort((a, b) => compareVersions(a.version, b.version));
   }
 
+  /** The pointer file, checked: a damaged one (bad JSON, not a pointer, a path for a version) is a problem, never a throw. */
+  readPointer(name: string): PointerRead {
+    // read here rather than with loadJson, which moves a damaged file aside: the pointer stays for a person to mend
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(this.modelDir(name), POINTER_FILE), 'utf8');
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? {} : { problem: `the pointer file cannot be read (${(err as Error).message})` };
+    }
+    try {
+      return checkPointer(JSON.parse(text));
+    } catch {
+      return { problem: 'the pointer file is not valid JSON' };
+    }
+  }
+
   pointer(name: string): ActivePointer | undefined {
-    return loadJson<ActivePointer>(path.join(this.modelDir(name), POINTER_FILE)).value;
+    return this.readPointer(name).pointer;
   }
 
   /**
    * The version to serve: the pointer's, unless it is marked bad or missing, then the newest good version
-   * older than it (a reader never serves a version known to be bad).
+   * older than it (a reader never serves a version known to be bad). A damaged pointer serves the newest good
+   * version and says so.
    */
   active(name: string): ActiveModel | undefined {
-    const p = this.pointer(name);
+    const { pointer: p, problem } = this.readPointer(name);
+    if (problem) {
+      const newest = this.versions(name).filter((v) => !v.bad).pop();
+      return newest ? { ...newest, pointerProblem: problem } : undefined;
+    }
     if (!p) return undefined;
     const named = this.version(name, p.version);
     if (named && !named.bad) return named;
@@ -273,11 +311,18 @@ export class ModelStore extends EventEmitter {
    * tool, the updater in another runtime) moved the pointer. Returns the unsubscribe function.
    */
   watch(name: string, listener: (active: ActiveModel | undefined) => void, pollMs = 2000): () => void {
-    let last = this.active(name)?.version;
+    const key = (a: ActiveModel | undefined) => `${a?.version}|${a?.pointerProblem ?? ''}`;
+    let last = key(this.active(name));
+    // runs from a timer: whatever the disk holds, it never throws out of it
     const check = () => {
-      const now = this.active(name);
-      if (now?.version === last) return;
-      last = now?.version;
+      let now: ActiveModel | undefined;
+      try {
+        now = this.active(name);
+      } catch {
+        return; // a file caught mid-change: the next look reads it again
+      }
+      if (key(now) === last) return;
+      last = key(now);
       listener(now);
     };
     const onLocal = (changed: string) => {

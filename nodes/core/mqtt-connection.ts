@@ -122,6 +122,28 @@ export function validateTopicFilter(filter: string): string | undefined {
   return undefined;
 }
 
+/** Why a topic cannot be published to: MQTT 4.7 (no wildcards, no NUL, 1 to 65,535 bytes) and, unless allowed, `$`. */
+export type TopicProblem = 'topicEmpty' | 'topicWildcard' | 'topicNul' | 'topicLong' | 'topicSystem';
+
+export const MAX_TOPIC_BYTES = 65_535;
+
+export function publishTopicProblem(topic: unknown, allowSystem = true): TopicProblem | undefined {
+  if (typeof topic !== 'string' || topic === '') return 'topicEmpty';
+  // a UTF-8 character is at most 3 bytes per UTF-16 unit: only long topics need counting
+  if (topic.length * 3 > MAX_TOPIC_BYTES && Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return 'topicLong';
+  if (topic.includes('#') || topic.includes('+')) return 'topicWildcard';
+  if (topic.includes('\u0000')) return 'topicNul';
+  if (!allowSystem && topic.startsWith('$')) return 'topicSystem';
+  return undefined;
+}
+
+/** A publish refused before it reached the wire: retrying it can never succeed. */
+export class TopicError extends Error {
+  constructor(readonly problem: TopicProblem) {
+    super(`the topic cannot be published to (${problem})`);
+  }
+}
+
 export class MqttConnection extends SharedConnection {
   private client: MqttClient | undefined;
   private readonly subscriptions = new Map<string, Subscription>();
@@ -270,6 +292,10 @@ export class MqttConnection extends SharedConnection {
   publish(topic: string, payload: string | Buffer, options: IClientPublishOptions = {}): Promise<void> {
     const client = this.client;
     if (!client || this._state === 'closed') return Promise.reject(new Error('MQTT connection is closed'));
+    // a bad topic would make the broker drop the connection, and mqtt.js resend it on every reconnect: the
+    // connection, shared by every node on this broker, would never carry anything again
+    const problem = publishTopicProblem(topic);
+    if (problem) return Promise.reject(new TopicError(problem));
     return new Promise((resolve, reject) => {
       client.publish(topic, payload, options, (err) => (err ? reject(err) : resolve()));
     });

@@ -78,12 +78,25 @@ function splitPath(path: string): Array<string | number> {
     re.lastIndex = i;
     const m = re.exec(path);
     if (!m || (m.index === 0 && path[0] === '.')) throw new Error(`cannot read property path "${path}"`);
-    if (m[1] !== undefined) parts.push(m[1]);
-    else if (m[2] !== undefined) parts.push(Number(m[2]));
-    else parts.push(m[4].replace(/\\(.)/g, '$1'));
+    const part = m[1] ?? (m[2] !== undefined ? Number(m[2]) : m[4].replace(/\\(.)/g, '$1'));
+    // a path must never reach into the prototype chain: reading is harmless, writing or deleting there is not
+    if (typeof part === 'string' && UNSAFE_KEYS.has(part)) throw new Error(`property path "${path}" may not use "${part}"`);
+    parts.push(part);
     i = re.lastIndex;
   }
   return parts;
+}
+
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Why a property path a user typed cannot be used (malformed, or into the prototype chain), or undefined. */
+export function pathProblem(path: string): string | undefined {
+  try {
+    parsePath(path);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /** Reads a property path from a value; undefined when any step is missing. */

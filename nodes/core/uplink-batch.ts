@@ -6,6 +6,7 @@
  */
 import zlib from 'node:zlib';
 import type { StoredRecord } from './durable-queue';
+import { getPath, parsePath } from './payload';
 
 export type BatchFormat = 'json' | 'ndjson';
 
@@ -115,42 +116,39 @@ export function decodePublish(payload: Buffer, format: BatchFormat): Envelope[] 
 }
 
 /**
- * Data residency: keeps only the allowed top-level fields of an object payload (when an allowlist is set), then
- * removes the denied ones. Paths are dotted (`raw.waveform`). Non-object payloads pass unchanged.
+ * Data residency: keeps only the allowed fields of an object payload (when an allowlist is set), then removes the
+ * denied ones. Paths are property paths (`raw.waveform`, `a["b c"]`), checked at deploy by uplinkOptions (never
+ * into the prototype chain). Non-object payloads pass unchanged; with no list set the payload is not copied.
  */
 export function filterFields(payload: unknown, allow: string[], deny: string[]): unknown {
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return payload;
+  if (!allow.length && !deny.length) return payload;
   let out: Record<string, unknown> = payload as Record<string, unknown>;
   if (allow.length) {
     const kept: Record<string, unknown> = {};
     for (const path of allow) {
-      const value = getDotted(out, path);
-      if (value !== undefined) setDotted(kept, path, value);
+      const value = getPath(out, path);
+      if (value !== undefined) setOwnPath(kept, parsePath(path), structuredClone(value));
     }
     out = kept;
   } else {
     out = structuredClone(out);
   }
-  for (const path of deny) deleteDotted(out, path);
+  for (const path of deny) {
+    const keys = parsePath(path);
+    const parent = getPath(out, keys.slice(0, -1));
+    if (parent && typeof parent === 'object') delete (parent as Record<string | number, unknown>)[keys[keys.length - 1]];
+  }
   return out;
 }
 
-function getDotted(o: Record<string, unknown>, path: string): unknown {
-  return path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
-}
-
-function setDotted(o: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split('.');
-  let at = o;
-  for (const k of keys.slice(0, -1)) at = (at[k] ??= {}) as Record<string, unknown>;
-  at[keys[keys.length - 1]] = structuredClone(value);
-}
-
-function deleteDotted(o: Record<string, unknown>, path: string): void {
-  const keys = path.split('.');
-  let at: unknown = o;
-  for (const k of keys.slice(0, -1)) at = at && typeof at === 'object' ? (at as Record<string, unknown>)[k] : undefined;
-  if (at && typeof at === 'object') delete (at as Record<string, unknown>)[keys[keys.length - 1]];
+function setOwnPath(o: Record<string, unknown>, keys: Array<string | number>, value: unknown): void {
+  let at = o as Record<string | number, unknown>;
+  for (const k of keys.slice(0, -1)) {
+    if (!at[k] || typeof at[k] !== 'object') at[k] = {};
+    at = at[k] as Record<string | number, unknown>;
+  }
+  at[keys[keys.length - 1]] = value;
 }
 
 /** Paces sending: at most `rate` units per second with bursts up to `burst`; 0 = unlimited. */

@@ -7,6 +7,17 @@
 import { EventEmitter } from 'node:events';
 import type { DurableQueue, StoredRecord } from './durable-queue';
 import { BatchOptions, planPublishes, TokenBucket } from './uplink-batch';
+import { TopicError } from './mqtt-connection';
+
+/**
+ * The broker (or the client before it) refused this publish for what it is: an MQTT 5 reason code of 0x80 or more
+ * (not authorized, topic name invalid, quota, payload format), or a topic that cannot go on the wire. Sending it
+ * again would fail again, and hold up everything behind it.
+ */
+export function isRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof TopicError || (typeof code === 'number' && code >= 0x80);
+}
 
 export interface PublishLink {
   readonly connected: boolean;
@@ -89,15 +100,14 @@ export class UplinkSender extends EventEmitter {
         if (plan.tooLarge.length) {
           // it can never be sent: counted and reported, not retried for ever
           this.counters.tooLarge += plan.tooLarge.length;
-          this.queue.ack(plan.tooLarge);
-          this.emit('too-large', plan.tooLarge.length);
+          this.emit('drop', this.queue.discard(plan.tooLarge, 'too-large'));
         }
         for (let i = 0; i < plan.publishes.length; i++) {
           const p = plan.publishes[i];
           const wait = Math.max(this.recordBucket.take(p.ids.length), this.byteBucket.take(p.payload.length));
           if (wait > 0 || !this.link.connected || this.stopped) {
             // not now: this and the rest of the page go back, in order
-            this.queue.release(plan.publishes.slice(i).flatMap((x) => x.ids));
+            this.queue.release(plan.publishes.slice(i).flatMap((x) => x.ids), false);
             if (wait > 0 && !this.stopped) this.timer ??= setTimeout(() => { this.timer = undefined; void this.drain(); }, wait);
             return;
           }
@@ -132,6 +142,11 @@ export class UplinkSender extends EventEmitter {
     }, (err: Error) => {
       if (this.stopped) return;
       this.counters.failedPublishes++;
+      if (isRefusal(err)) {
+        // set aside and reported with the broker's reason, so the records behind it still go
+        this.emit('drop', { ...this.queue.discard(ids, 'refused'), error: err.message });
+        return;
+      }
       this.queue.release(ids);
       this.emit('failed', err);
     }).finally(() => {

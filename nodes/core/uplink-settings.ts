@@ -5,6 +5,7 @@
 import { toInt, toNumber } from './config-handles';
 import { Durability, DURABILITY_MODES, FULL_POLICIES, FullPolicy, QueueOptions } from './durable-queue';
 import { SenderOptions } from './uplink-sender';
+import { pathProblem } from './payload';
 
 export interface UplinkSettings {
   topic: string;
@@ -87,14 +88,20 @@ export function uplinkOptions(def: UplinkSettings): UplinkOptions {
   if (!userProperties) problems.push('userProperties');
   else if (Object.keys(userProperties).length) properties.userProperties = userProperties;
 
-  // "${topic}" in the template is the record's own topic; an empty template sends to the record's topic
+  const allow = list(def.allow);
+  const deny = list(def.deny);
+  if ([...allow, ...deny].some((p) => pathProblem(p) !== undefined)) problems.push('paths');
+
+  // "${topic}" in the template is the record's own topic (inserted as it is: no "$&" patterns); an empty
+  // template sends to the record's topic
   const template = (def.topic ?? '').trim();
+  const pieces = template.split('${topic}');
   return {
     queue: { durability, maxBytes, maxAgeMs, onFull: pick<FullPolicy>(def.onFull, FULL_POLICIES, 'drop-oldest') },
     sender: {
       batch: { maxRecords, maxPacketBytes, format: def.format === 'ndjson' ? 'ndjson' : 'json', gzip: def.gzip === true },
       batchWaitMs,
-      topic: (r) => (template ? template.replace(/\$\{topic\}/g, r.topic) : r.topic),
+      topic: template ? (r) => pieces.join(r.topic) : (r) => r.topic,
       qos: qos === 2 ? 2 : 1,
       retain: def.retain === true,
       properties: Object.keys(properties).length ? properties : undefined,
@@ -104,8 +111,8 @@ export function uplinkOptions(def: UplinkSettings): UplinkOptions {
       liveFirst: def.order === 'live-first',
     },
     groupMs,
-    allow: list(def.allow),
-    deny: list(def.deny),
+    allow,
+    deny,
     problems,
   };
 }

@@ -61,6 +61,7 @@ export = function register(RED: NodeAPI): void {
         if (!engine.current) status.now({ fill: 'yellow', shape: 'ring', text: t('status.noVersion') });
         return;
       }
+      if (source.warning) node.warn(t('errors.pointer', { problem: source.warning, version: source.version }));
       if (engine.current && engine.current.version === source.version && engine.current.file === source.file) return;
       status.now({ fill: 'yellow', shape: 'ring', text: shortText(t('status.loading', { version: source.version })) });
       engine.use(source).then(() => {

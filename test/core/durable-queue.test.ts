@@ -361,6 +361,19 @@ describe('core: durable queue on a full disk', function () {
     assert.equal(again.stats().queued, tail.length);
   });
 
+  it('space given back on the disk is noticed by the next enqueue, with the link down (no ack)', () => {
+    const freeSpace = filler();
+    const q = open('no-link.db', 'drop-newest');
+    const { calls } = fillUp(q, (r) => !(r instanceof QueueFullError) && r.refused > 0);
+    assert.equal(q.diskFull, true);
+    freeSpace();
+    const next = q.enqueue([rec('t', body(calls))]);
+    assert.equal(next.accepted, 1, 'stored at once, without waiting for an acknowledgement');
+    assert.equal(q.diskFull, false, 'the reserve was taken back');
+    for (let i = 1; i <= 20; i++) assert.equal(q.enqueue([rec('t', body(calls + i))]).accepted, 1);
+    assert.equal(q.stats().queued, calls - 1 + 21);
+  });
+
   for (const policy of ['drop-newest', 'reject'] as FullPolicy[]) {
     it(`${policy}: new records are refused while the disk is full, stored again once acks made room`, () => {
       const freeSpace = filler();

@@ -122,6 +122,34 @@ describe('core: model store', () => {
     assert.deepEqual(seen, ['1', '2']);
   });
 
+  it('a damaged pointer written while readers watch is reported and the newest good version served, never a throw', async () => {
+    const root = tempDir();
+    const store = new ModelStore(root);
+    install(store, '1');
+    install(store, '2');
+    install(store, '3', false);
+    store.markBad('pump-anomaly', '3', 'test');
+    const pointerFile = path.join(root, 'pump-anomaly', 'active.json');
+    const reader = new StoreModel(new ModelStore(root), 'pump-anomaly', 50);
+    const seen: string[] = [];
+    const stop = reader.subscribe((s) => seen.push(`${s?.version}${s?.warning ? ' !' : ''}`));
+    const damaged = ['{"version":"../../../etc"}', '{"version":5}', '[]', 'null', '{"version":"1","previous":"/x"}', '{not json'];
+    for (const text of damaged) {
+      fs.writeFileSync(pointerFile, text);
+      const active = store.active('pump-anomaly')!;
+      assert.equal(active.version, '2', `${text}: the newest good version`);
+      assert.match(active.pointerProblem ?? '', /pointer/, text);
+      assert.equal(store.pointer('pump-anomaly'), undefined, text);
+      assert.ok(fs.existsSync(pointerFile), `${text}: the damaged pointer is left for a person to mend`);
+    }
+    await waitFor(() => seen.includes('2 !'), 'the damage reported to the reader', 3000);
+    assert.doesNotThrow(() => new StoreModel(new ModelStore(root), 'pump-anomaly', 50).current());
+    store.activate('pump-anomaly', '1');
+    await waitFor(() => seen[seen.length - 1] === '1', 'the mended pointer', 3000);
+    stop();
+    assert.equal(seen[0], '2');
+  });
+
   it('a plain .onnx file: its sha256 is the version, replacing the file is a new version', async () => {
     const dir = tempDir('edge-file-');
     const file = path.join(dir, 'detector.onnx');

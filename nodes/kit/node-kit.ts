@@ -1,0 +1,47 @@
+/**
+ * The glue kit every node shares: Node-RED's send/done types, the translator, the status throttle bound to a
+ * node, the reply to a message on a node that is not configured, and the per-message error path (done(err),
+ * which reaches Catch nodes, plus a red status). Nothing here decides anything a core module could.
+ */
+import type { Node, NodeAPI, NodeMessage } from 'node-red';
+import { errorText, KeyedError } from '../core/errors';
+import { errorBadge, shortText, StatusBadge, StatusThrottle } from '../core/status';
+
+export type SendFn = (msg: NodeMessage | Array<NodeMessage | null>) => void;
+export type DoneFn = (err?: Error) => void;
+export type Translate = (key: string, vars?: Record<string, unknown>) => string;
+
+export interface NodeKit {
+  t: Translate;
+  status: StatusThrottle;
+  /** an error's words: a KeyedError translated from `errors.<key>`, anything else its bounded message */
+  describe(err: unknown): string;
+  /** A message failed: done(err) with the words, and a red badge (throttled, so a flood cannot swamp the editor). */
+  fail(done: DoneFn, err: unknown, badgeKey?: string): void;
+  /** The configuration cannot work: logged at deploy with the reason and shown as "config error". */
+  configError(problems: string[]): void;
+  /** The reply to every message while the configuration cannot work. */
+  notConfigured(done: DoneFn): void;
+}
+
+export function nodeKit(RED: NodeAPI, node: Node, type: string): NodeKit {
+  const t: Translate = (key, vars) => RED._(`${type}.${key}`, vars as Record<string, string>);
+  const status = new StatusThrottle((b: StatusBadge) => node.status(b));
+  const describe = (err: unknown) => (err instanceof KeyedError ? t(`errors.${err.key}`, err.vars) : errorText(err));
+  return {
+    t,
+    status,
+    describe,
+    fail(done, err, badgeKey = 'status.error') {
+      status.alert(errorBadge(shortText(t(badgeKey))));
+      done(new Error(describe(err)));
+    },
+    configError(problems) {
+      node.error(t('errors.config', { problems: problems.join('; '), problem: problems.join('; ') }));
+      status.now(errorBadge(t('status.config')));
+    },
+    notConfigured(done) {
+      done(new Error(t('errors.notConfigured')));
+    },
+  };
+}
