@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { AlarmConfig, AlarmRecord, AlarmSet, Command, validateAlarms } from '../core/alarm-set';
 import { RuleKind } from '../core/alarm-rules';
-import { loadJson, saveJson } from '../core/json-store';
+import { loadJson, saveJson, writableDirProblem } from '../core/json-store';
 import { StateSettings, stateDir, toInt, toNumber } from '../core/config-handles';
 import { errorBadge, shortText, StatusBadge } from '../core/status';
 import { errorText } from '../core/errors';
@@ -68,6 +68,12 @@ export = function register(RED: NodeAPI): void {
     // state on disk, next to the flows, so an unacknowledged alarm survives a deploy, a restart and a power cut
     const stateFile = def.persist === false ? undefined
       : path.join(stateDir(RED.settings as unknown as StateSettings, 'alarms'), `${node.id.replace(/[^\w.-]/g, '_')}.json`);
+    const unwritable = set && stateFile ? writableDirProblem(path.dirname(stateFile)) : undefined;
+    if (unwritable) {
+      // the alarms still work; what they would not survive is a restart, and that is said now, not at the first save
+      node.error(t('errors.unwritable', { dir: path.dirname(stateFile!), error: unwritable }));
+      node.status(errorBadge(t('status.unwritable')));
+    }
     if (set && stateFile) {
       const loaded = loadJson<Parameters<AlarmSet['restore']>[0]>(stateFile);
       if (loaded.movedAside) node.warn(t('errors.stateDamaged', { file: loaded.movedAside, error: loaded.error ?? '' }));

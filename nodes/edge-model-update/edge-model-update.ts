@@ -17,6 +17,7 @@ import { DirectorySource, HttpManifestSource, Offer } from '../core/update-sourc
 import { UpdateSettings, updateOptions } from '../core/update-settings';
 import { shortText, StatusThrottle } from '../core/status';
 import { errorText } from '../core/errors';
+import { writableDirProblem } from '../core/json-store';
 
 interface UpdateDef extends NodeDef, UpdateSettings {
   model: string;
@@ -67,6 +68,9 @@ export = function register(RED: NodeAPI): void {
     const broker = def.broker ? (RED.nodes.getNode(def.broker) as (Node & MqttBrokerHandle) | null) : null;
     if (o.needsBroker && !broker) problems.push(t('errors.noBroker'));
     for (const key of o.problems) problems.push(t(`errors.${key}`));
+    const own = stateDir(settings, 'model-update');
+    const unwritable = problems.length ? undefined : writableDirProblem(own) ?? (handle?.store ? writableDirProblem(handle.store.root) : undefined);
+    if (unwritable) problems.push(t('errors.unwritable', { dirs: `${own}, ${handle?.store?.root ?? ''}`, error: unwritable }));
 
     if (problems.length) {
       node.error(t('errors.config', { problems: problems.join('; ') }));
@@ -76,7 +80,6 @@ export = function register(RED: NodeAPI): void {
     }
 
     const store = handle!.store!;
-    const own = stateDir(settings, 'model-update');
     const updater = new ModelUpdater({
       store, model: handle!.name, keys: trusted.keys, requireSignature: o.requireSignature, maxBytes: o.maxBytes, idleTimeoutMs: o.timeoutMs,
       attempts: 5, probationRuns: o.probationRuns, keep: o.keep,

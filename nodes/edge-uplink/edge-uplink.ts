@@ -33,17 +33,7 @@ export = function register(RED: NodeAPI): void {
     const unwritable = problems.length ? undefined : writableDirProblem(dir);
     if (unwritable) problems.push(t('errors.unwritable', { dir, error: unwritable }));
 
-    let uplink: Uplink | undefined;
-    if (!problems.length) {
-      uplink = new Uplink(path.join(dir, `${node.id}.db`), options, broker!.connection!);
-      try {
-        uplink.open();
-      } catch (err) {
-        problems.push(t('errors.open', { error: kit.describe(err) }));
-        uplink = undefined;
-      }
-    }
-    if (problems.length) kit.configError(problems);
+    let uplink = problems.length ? undefined : new Uplink(path.join(dir, `${node.id}.db`), options, broker!.connection!);
 
     // the dot tells the link (green connected, yellow ring offline or waiting, red a full disk); the text the backlog
     const badge = () => {
@@ -60,7 +50,6 @@ export = function register(RED: NodeAPI): void {
       node.send([null, { topic: 'drop', payload } as NodeMessage]);
     }
     if (uplink) {
-      broker!.connection!.register(node.id);
       uplink.on('drop', reportDrop);
       uplink.on('state', () => status.now(badge()));
       uplink.on('progress', () => status.set(badge));
@@ -72,8 +61,15 @@ export = function register(RED: NodeAPI): void {
         node.error(t('errors.open', { error: kit.describe(err) }));
         status.now({ fill: 'red', shape: 'ring', text: t('status.config') });
       });
-      status.now(badge());
+      try {
+        uplink.open();
+        broker!.connection!.register(node.id);
+      } catch (err) {
+        problems.push(t('errors.open', { error: kit.describe(err) }));
+        uplink = undefined;
+      }
     }
+    if (problems.length) kit.configError(problems);
 
     function onInput(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void {
       if (!uplink) return kit.notConfigured(done);

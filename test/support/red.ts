@@ -119,7 +119,7 @@ interface Spy {
 }
 
 /** Arguments of one node's calls of a Node method (the helper spies on Node.prototype, shared by all nodes). */
-function callsOf(id: string, method: 'status' | 'error'): unknown[][] {
+function callsOf(id: string, method: 'status' | 'error' | 'warn'): unknown[][] {
   const node = helper.getNode(id) as Record<string, unknown> | null;
   if (!node) throw new Error(`no node ${id} in the flow`);
   const spy = node[method] as Spy;
@@ -139,4 +139,9 @@ export function lastStatus(id: string): { fill?: string; shape?: string; text?: 
 /** Calls of node.error: [text, msg]. */
 export function errors(id: string): Array<[string, Record<string, unknown> | undefined]> {
   return callsOf(id, 'error').map((a) => [String(a[0] instanceof Error ? (a[0] as Error).message : a[0]), a[1] as Record<string, unknown>]);
+}
+
+/** Calls of node.warn, as text. */
+export function warnings(id: string): string[] {
+  return callsOf(id, 'warn').map((a) => String(a[0] instanceof Error ? (a[0] as Error).message : a[0]));
 }
