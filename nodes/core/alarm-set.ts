@@ -7,6 +7,7 @@ import { AlarmEvent, AlarmFacts, AlarmState, NORMAL_FACTS, apply, stateOf } from
 import { RuleEvaluator, RuleOptions, Severity, formatMessage, severityOf, validateRule } from './alarm-rules';
 import { ChatterDetector, FloodDetector } from './alarm-flood';
 import { getPath, parsePath } from './payload';
+import { quote } from './errors';
 
 export interface AlarmConfig extends RuleOptions {
   id: string;
@@ -44,6 +45,25 @@ export interface Command {
   duration?: number;
   who?: string;
   comment?: string;
+}
+
+/**
+ * A command message as the alarm set takes it, or why it cannot be one: a missing alarmId means every alarm,
+ * any other non-string is refused (a stray number must never act on all of them); a duration is a number of
+ * seconds or a numeric string, nothing else ([60], true and 10n are not durations).
+ */
+export function commandFrom(m: Record<string, unknown>): { command?: Command; error?: string } {
+  const { alarmId, duration } = m;
+  if (alarmId !== undefined && typeof alarmId !== 'string') {
+    return { error: `msg.alarmId must be an alarm's id (text), or absent for every alarm; got ${quote(alarmId)}` };
+  }
+  let seconds: number | undefined;
+  if (duration !== undefined) {
+    seconds = typeof duration === 'number' ? duration : typeof duration === 'string' && duration.trim() !== '' ? Number(duration) : NaN;
+    if (!Number.isFinite(seconds)) return { error: `msg.duration must be a number of seconds; got ${quote(duration)}` };
+  }
+  const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 1000) : undefined);
+  return { command: { command: m.command as CommandName, alarmId, duration: seconds, who: text(m.who), comment: text(m.comment) } };
 }
 
 /** One event of the audit trail (and the alarm message operators see). */
@@ -187,7 +207,7 @@ export class AlarmSet {
    */
   ingest(msg: Record<string, unknown>, now: number, problems?: string[]): AlarmRecord[] {
     const records: AlarmRecord[] = [];
-    const ts = typeof msg.ts === 'number' ? msg.ts : now;
+    const ts = typeof msg.ts === 'number' && Number.isFinite(msg.ts) ? msg.ts : now;
     for (const a of this.alarms.values()) {
       // suppression starts before this message is judged and ends after it, so what the message says while the
       // machine stops or restarts is never annunciated
@@ -205,10 +225,12 @@ export class AlarmSet {
     if (value === undefined && a.config.kind !== 'bad-quality') return [];
     const numeric = a.config.kind !== 'flag' && a.config.kind !== 'bad-quality' && a.config.kind !== 'stale';
     if (numeric && !(typeof value === 'number' && Number.isFinite(value))) {
-      problems?.push(`alarm "${a.config.id}": value ${JSON.stringify(value) ?? String(value)} at ${a.config.path} is not a number`);
+      problems?.push(`alarm "${a.config.id}": value ${quote(value)} at ${a.config.path} is not a number`);
       return [];
     }
-    a.lastValue = value;
+    // kept in the state file and in every event: JSON-safe and bounded, whatever the message carried
+    a.lastValue = typeof value === 'number' || typeof value === 'boolean' || value === undefined ? value
+      : typeof value === 'string' ? value.slice(0, 200) : quote(value);
     const setpoint = typeof msg.setpoint === 'number' ? msg.setpoint : undefined;
     const change = a.rule.sample({ value, quality: msg.quality as 'good' | 'uncertain' | 'bad' | undefined, ts, setpoint }, now);
     if (!change) return [];
@@ -255,10 +277,10 @@ export class AlarmSet {
   /** An operator command; an unknown alarm or a command that does not apply is an error in words. */
   command(cmd: Command, now: number): { records: AlarmRecord[]; error?: string } {
     if (!COMMANDS.includes(cmd.command)) {
-      return { records: [], error: `unknown command "${String(cmd.command)}" (use ${COMMANDS.join(', ')})` };
+      return { records: [], error: `unknown command ${quote(cmd.command)} (use ${COMMANDS.join(', ')})` };
     }
     const targets = !cmd.alarmId || cmd.alarmId === 'all' ? [...this.alarms.values()] : [this.alarms.get(cmd.alarmId)].filter(Boolean) as Alarm[];
-    if (targets.length === 0) return { records: [], error: `no alarm "${cmd.alarmId}" in this node (it has ${this.ids.join(', ')})` };
+    if (targets.length === 0) return { records: [], error: `no alarm ${quote(cmd.alarmId)} in this node (it has ${this.ids.join(', ')})` };
     let event: AlarmEvent;
     if (cmd.command === 'shelve') {
       if (!(typeof cmd.duration === 'number' && cmd.duration > 0 && cmd.duration <= MAX_SHELF_S)) {

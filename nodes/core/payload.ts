@@ -2,6 +2,7 @@
  * Turning raw MQTT payloads into the suite's message contract: parse, pick the value and its timestamp and
  * quality, and reject what is not a measurement with a reason a user can act on.
  */
+import { quote } from './errors';
 
 export type PayloadFormat = 'auto' | 'json' | 'number' | 'string';
 export type Quality = 'good' | 'uncertain' | 'bad';
@@ -247,6 +248,7 @@ export function toSample(value: unknown): Result<number | Record<string, number>
     const n = value.trim() === '' ? NaN : Number(value);
     return Number.isFinite(n) ? ok(n) : fail(`payload "${preview(value)}" is not numeric`);
   }
+  if (ArrayBuffer.isView(value)) return fail('a binary payload (Buffer or typed array) is not a sample: send one number or an object of numbers');
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const out: Record<string, number> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
@@ -257,4 +259,18 @@ export function toSample(value: unknown): Result<number | Record<string, number>
   }
   if (Array.isArray(value)) return fail('an array payload is not a sample (send one number or an object of numbers)');
   return fail(value === undefined || value === null ? 'the payload is missing' : `payload of type ${typeof value} is not numeric`);
+}
+
+/** Longest stream key kept: a stream table holds up to its limit of keys, each of which stays in memory. */
+export const MAX_KEY_LENGTH = 4096;
+
+/**
+ * The stream a message belongs to, from the value at the stream-key path: a string or a number as text, '' when
+ * absent. Anything else (an object, an array) or an over-long key is refused with the reason.
+ */
+export function streamKey(value: unknown): Result<string> {
+  if (value === undefined || value === null) return ok('');
+  if (typeof value === 'string') return value.length <= MAX_KEY_LENGTH ? ok(value) : fail(`a key of ${value.length} characters (at most ${MAX_KEY_LENGTH})`);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return ok(String(value));
+  return fail(quote(value));
 }

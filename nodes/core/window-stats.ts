@@ -4,7 +4,8 @@
  * - count, sum, mean, variance, stddev, rms, slope: running sums, shifted by a reference value and time to keep
  *   precision, and recomputed from the samples every window-length evictions so rounding cannot drift;
  * - min, max: monotonic deques;
- * - first, last, rate: the two ends;
+ * - first, last, rate: the samples of the earliest and the latest time, found by monotonic deques over time, so a
+ *   late sample (a slow sensor, a clock stepped back) costs no more than one in order;
  * - median and percentiles: an order-statistics structure (kept only when asked for).
  * Variance and stddev are population figures (÷n); slope and rate are per second.
  */
@@ -83,6 +84,9 @@ export class WindowStats {
   private removed = 0;
   private readonly minIds = new Deque();
   private readonly maxIds = new Deque();
+  /** the earliest time's sample at the front (the first to arrive among equal times), and the latest's */
+  private readonly earliestIds = new Deque();
+  private readonly latestIds = new Deque();
   private readonly order: OrderStatistics | undefined;
   private k = 0; // value shift
   private t0 = 0; // time shift, ms
@@ -105,12 +109,17 @@ export class WindowStats {
     return this.xs.at(id - this.removed);
   }
 
+  private t(id: number): number {
+    return this.ts.at(id - this.removed);
+  }
+
+  /** The earliest time in the window (not the first to arrive: samples may come late). */
   oldestTime(): number {
-    return this.ts.front();
+    return this.t(this.earliestIds.front());
   }
 
   newestTime(): number {
-    return this.ts.back();
+    return this.t(this.latestIds.front());
   }
 
   /** Samples oldest first. */
@@ -138,6 +147,10 @@ export class WindowStats {
     this.minIds.push(id);
     while (this.maxIds.length > 0 && this.x(this.maxIds.back()) <= x) this.maxIds.pop();
     this.maxIds.push(id);
+    while (this.earliestIds.length > 0 && this.t(this.earliestIds.back()) > tMs) this.earliestIds.pop();
+    this.earliestIds.push(id);
+    while (this.latestIds.length > 0 && this.t(this.latestIds.back()) <= tMs) this.latestIds.pop();
+    this.latestIds.push(id);
     this.order?.insert(x);
   }
 
@@ -149,6 +162,8 @@ export class WindowStats {
     const id = this.removed++;
     if (this.minIds.front() === id) this.minIds.shift();
     if (this.maxIds.front() === id) this.maxIds.shift();
+    if (this.earliestIds.front() === id) this.earliestIds.shift();
+    if (this.latestIds.front() === id) this.latestIds.shift();
     this.order?.delete(x);
     if (this.count === 0) {
       this.s1 = this.s2 = this.st = this.stt = this.sxt = 0;
@@ -175,6 +190,8 @@ export class WindowStats {
     this.ts.clear();
     this.minIds.clear();
     this.maxIds.clear();
+    this.earliestIds.clear();
+    this.latestIds.clear();
     this.order?.clear();
     this.removed = this.added;
     this.s1 = this.s2 = this.st = this.stt = this.sxt = 0;
@@ -211,8 +228,8 @@ export class WindowStats {
       case 'mean': return this.k + mean1;
       case 'min': return this.x(this.minIds.front());
       case 'max': return this.x(this.maxIds.front());
-      case 'first': return this.xs.front();
-      case 'last': return this.xs.back();
+      case 'first': return this.x(this.earliestIds.front());
+      case 'last': return this.x(this.latestIds.front());
       case 'range': return this.x(this.maxIds.front()) - this.x(this.minIds.front());
       case 'variance': return Math.max(0, this.s2 / n - mean1 * mean1);
       case 'stddev': return Math.sqrt(Math.max(0, this.s2 / n - mean1 * mean1));
@@ -224,8 +241,8 @@ export class WindowStats {
         return (this.sxt / n - meanT * mean1) / varT;
       }
       case 'rate': {
-        const dt = (this.ts.back() - this.ts.front()) / 1000;
-        return n < 2 || dt === 0 ? null : (this.xs.back() - this.xs.front()) / dt;
+        const dt = (this.newestTime() - this.oldestTime()) / 1000;
+        return n < 2 || dt === 0 ? null : (this.x(this.latestIds.front()) - this.x(this.earliestIds.front())) / dt;
       }
       case 'median': return this.percentile(50);
       default: return this.percentile(Number(name.slice(1)));

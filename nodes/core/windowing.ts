@@ -22,6 +22,8 @@ export interface WindowOptions {
   statistics: StatisticKey[];
   /** samples kept per window and field; beyond, samples are refused and counted */
   maxSamples: number;
+  /** fields an object sample may bring a stream at most (default 1000); a sample with more is refused */
+  maxFields?: number;
   /** results carry copies of their samples (for feature vectors of raw or resampled samples) */
   samples?: boolean;
 }
@@ -46,8 +48,8 @@ export interface WindowResult {
 
 export interface AddOutcome {
   results: WindowResult[];
-  /** why the sample was not used: late (its window closed) or the window is full */
-  refused?: 'late' | 'full';
+  /** why the sample was not used: late (its window closed), the window is full, or too many fields */
+  refused?: 'late' | 'full' | 'fields';
 }
 
 const SCALAR = '';
@@ -79,6 +81,9 @@ export function validateWindow(o: WindowOptions): string[] {
   if (o.kind === 'hopping' && !(o.hop! > 0 && o.hop! <= o.size)) problems.push('a hopping window hops by more than 0 and at most its length');
   else if (o.kind === 'hopping' && o.size / o.hop! > 1000) problems.push('a hopping window may overlap at most 1000 windows (length / hop)');
   if (!(o.lateness >= 0)) problems.push('the allowed lateness cannot be negative');
+  if (o.maxFields !== undefined && !(Number.isInteger(o.maxFields) && o.maxFields >= 1 && o.maxFields <= 100_000)) {
+    problems.push('the field limit must be a whole number from 1 to 100,000');
+  }
   if (!(Number.isInteger(o.maxSamples) && o.maxSamples >= 1)) problems.push('the sample limit must be a whole number above 0');
   else if (o.kind === 'count' && o.size > o.maxSamples) problems.push(`a count window of ${o.size} samples is above the limit of ${o.maxSamples} samples per window`);
   return problems;
@@ -89,14 +94,10 @@ class Fields {
   readonly byField = new Map<string, WindowStats>();
   /** message sequence number of each stored value, per field (count windows evict by message) */
   readonly seqs = new Map<string, { items: number[]; head: number }>();
-  ordered = true;
-  private newest = -Infinity;
 
   constructor(private readonly withOrder: boolean) {}
 
   add(sample: Sample, t: number, seq: number): void {
-    if (t < this.newest) this.ordered = false;
-    this.newest = Math.max(this.newest, t);
     const put = (field: string, x: number) => {
       let w = this.byField.get(field);
       if (!w) {
@@ -148,6 +149,15 @@ class Fields {
   }
 }
 
+/** Samples sorted by time (stable), for feature vectors; in-order samples (the usual case) are only checked. */
+function inTimeOrder(values: number[], times: number[]): { values: number[]; times: number[] } {
+  let sorted = true;
+  for (let i = 1; i < times.length && sorted; i++) sorted = times[i - 1] <= times[i];
+  if (sorted) return { values, times };
+  const idx = times.map((_, i) => i).sort((a, b) => times[a] - times[b] || a - b);
+  return { values: idx.map((i) => values[i]), times: idx.map((i) => times[i]) };
+}
+
 /** Drops the consumed front of a sequence list now and then (amortised O(1)). */
 function compact(seqs: { items: number[]; head: number }): void {
   if (seqs.head > 1024 && seqs.head * 2 > seqs.items.length) {
@@ -170,26 +180,46 @@ export class StreamWindows {
   private watermark = -Infinity;
   /** windows starting before this were already sent partial by a flush: what they get later is partial too */
   private partialBefore = -Infinity;
-  private fieldOrder: string[] = [];
+  /** fields in the order first seen (a Set: checking a field is O(1), so a wide sample costs linear time) */
+  private fieldOrder = new Set<string>();
   private scalar = true;
   private readonly withOrder: boolean;
   lastActivity = 0;
-  readonly counters = { late: 0, full: 0 };
+  readonly counters = { late: 0, full: 0, fields: 0 };
 
   constructor(readonly options: WindowOptions) {
     this.withOrder = needsOrder(options.statistics);
   }
 
-  private note(sample: Sample): void {
-    if (typeof sample === 'number') return;
+  /** Notes an object sample's fields; false when it would bring the stream more fields than allowed. */
+  private note(sample: Sample): boolean {
+    if (typeof sample === 'number') return true;
+    const max = this.options.maxFields ?? 1000;
+    const fields = Object.keys(sample);
+    if (fields.length > max) return false;
+    let added = 0;
+    for (const f of fields) if (!this.fieldOrder.has(f)) added++;
+    if (this.fieldOrder.size + added > max) {
+      // fields that left every window go first (amortised: only when the limit is reached)
+      this.fieldOrder = new Set([...this.fieldOrder].filter((f) => this.holds(f)));
+      added = fields.filter((f) => !this.fieldOrder.has(f)).length;
+      if (this.fieldOrder.size + added > max) return false;
+    }
     this.scalar = false;
-    for (const f of Object.keys(sample)) if (!this.fieldOrder.includes(f)) this.fieldOrder.push(f);
+    for (const f of fields) this.fieldOrder.add(f);
+    return true;
+  }
+
+  private holds(field: string): boolean {
+    if (this.count?.byField.has(field) || this.sliding?.byField.has(field)) return true;
+    for (const w of this.open.values()) if (w.byField.has(field)) return true;
+    return false;
   }
 
   /** Adds one sample at time t (ms); returns the windows it completed. */
   add(sample: Sample, t: number, now = t): AddOutcome {
     this.lastActivity = now;
-    this.note(sample);
+    if (!this.note(sample)) return this.refuse('fields');
     const o = this.options;
     const seq = this.seq++;
     if (o.kind === 'count') {
@@ -236,7 +266,7 @@ export class StreamWindows {
     return full ? { results, refused: 'full' } : { results };
   }
 
-  private refuse(why: 'late' | 'full'): AddOutcome {
+  private refuse(why: 'late' | 'full' | 'fields'): AddOutcome {
     this.counters[why]++;
     return { results: [], refused: why };
   }
@@ -301,27 +331,15 @@ export class StreamWindows {
     this.watermark = -Infinity;
     this.partialBefore = -Infinity;
     this.firstTime = undefined;
-    this.fieldOrder = [];
+    this.fieldOrder = new Set();
     this.scalar = true;
   }
 
   private result(w: Fields, start: number, end: number, partial: boolean): WindowResult {
-    let windows = w.byField;
-    if (!w.ordered) {
-      // out-of-order samples (event time): order them by time so first, last and rate follow the clock
-      windows = new Map();
-      for (const [field, stats] of w.byField) {
-        const times = stats.times();
-        const values = stats.values();
-        const idx = times.map((_, i) => i).sort((a, b) => times[a] - times[b]);
-        const sorted = new WindowStats(this.withOrder);
-        for (const i of idx) sorted.add(values[i], times[i]);
-        windows.set(field, sorted);
-      }
-    }
-    // copied now: the window moves on as soon as this result is out
+    const windows = w.byField;
+    // copied now, in time order: the window moves on as soon as this result is out
     const copies = new Map<string, { values: number[]; times: number[] }>();
-    if (this.options.samples) for (const [field, ws] of windows) copies.set(field, { values: ws.values(), times: ws.times() });
+    if (this.options.samples) for (const [field, ws] of windows) copies.set(field, inTimeOrder(ws.values(), ws.times()));
     let count = 0;
     let first = Infinity;
     let last = -Infinity;
@@ -343,7 +361,7 @@ export class StreamWindows {
       stats: scalar ? stats[SCALAR] ?? {} : stats,
       samples: (field) => copies.get(field),
       partial,
-      fields: scalar ? [SCALAR] : this.fieldOrder.filter((f) => windows.has(f)),
+      fields: scalar ? [SCALAR] : [...this.fieldOrder].filter((f) => windows.has(f)),
       scalar,
     };
   }

@@ -3,11 +3,12 @@
  * feature vector for ML. Output 1: one message per window; output 2: samples refused (late, window full).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { guarded, nodeKit } from '../kit/node-kit';
 import { StreamWindows, WindowKind, WindowOptions, WindowResult, roundStats, validateWindow } from '../core/windowing';
 import { StatisticKey, validateStatistics } from '../core/window-stats';
 import { featureVector, FeatureOptions, FeatureSource, FeatureLayout } from '../core/features';
 import { StreamTable } from '../core/stream-table';
-import { getPath, parsePath, toSample } from '../core/payload';
+import { getPath, parsePath, streamKey, toSample } from '../core/payload';
 import { toInt, toNumber } from '../core/config-handles';
 import { errorBadge, shortText, StatusThrottle } from '../core/status';
 import { errorText } from '../core/errors';
@@ -29,6 +30,7 @@ interface AggregateDef extends NodeDef {
   channels: string;
   maxStreams: string;
   maxSamples: string;
+  maxFields: string;
   precision: string;
 }
 
@@ -61,6 +63,7 @@ function settingsFrom(def: AggregateDef, t: (k: string) => string): Settings {
     lateness: seconds(def.lateness, 0),
     statistics,
     maxSamples: toInt(def.maxSamples, 100_000),
+    maxFields: toInt(def.maxFields, 1000),
   };
   const problems = [...validateWindow(windows), ...validateStatistics(statistics)];
   let features: FeatureOptions | undefined;
@@ -88,8 +91,8 @@ export = function register(RED: NodeAPI): void {
   function EdgeAggregate(this: Node, def: AggregateDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const t = (key: string, vars?: Record<string, unknown>) => RED._(`edge-aggregate.${key}`, vars as Record<string, string>);
-    const status = new StatusThrottle((b) => node.status(b));
+    const kit = nodeKit(RED, node, 'edge-aggregate');
+    const { t, status } = kit;
     let settings: Settings | undefined;
     try {
       settings = settingsFrom(def, t);
@@ -154,18 +157,25 @@ export = function register(RED: NodeAPI): void {
       }, Math.min(1000, Math.max(10, hop / 10)));
     }
 
-    node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
+    node.on('input', guarded(kit, (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
       if (!settings || !streams) return done(new Error(t('errors.notConfigured')));
       const m = msg as NodeMessageInFlow & { reset?: unknown; flush?: unknown; ts?: unknown; quality?: unknown };
-      const keyValue = getPath(msg, settings.key);
-      const key = keyValue === undefined || keyValue === null ? '' : String(keyValue);
-      if (m.reset !== undefined || m.flush !== undefined) {
-        const keys = key && m.reset !== 'all' && m.flush !== 'all' ? [key] : streams.keys();
+      const keyed = streamKey(getPath(msg, settings.key));
+      if (!keyed.ok) {
+        status.alert(errorBadge(t('status.badInput')));
+        return done(new Error(t('errors.key', { key: settings.key, value: keyed.error })));
+      }
+      const key = keyed.value;
+      // only true (this stream) or "all" act: a false or a stray value is not a command
+      const flush = m.flush === true || m.flush === 'all';
+      const reset = m.reset === true || m.reset === 'all';
+      if (flush || reset) {
+        const keys = m.reset !== 'all' && m.flush !== 'all' ? [key] : streams.keys();
         let failure: Error | undefined;
         for (const k of keys) {
           const w = streams.peek(k);
           if (!w) continue;
-          if (m.flush !== undefined) failure = emit(k, w.flush(), send) ?? failure;
+          if (flush) failure = emit(k, w.flush(), send) ?? failure;
           else w.reset();
         }
         return done(failure);
@@ -191,7 +201,7 @@ export = function register(RED: NodeAPI): void {
         send([null, { ...msg, reason: outcome.refused } as NodeMessage]);
       }
       done(emit(key, outcome.results, send));
-    });
+    }));
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(ticker);

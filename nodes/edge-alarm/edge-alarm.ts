@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { AlarmConfig, AlarmRecord, AlarmSet, Command, validateAlarms } from '../core/alarm-set';
+import { guarded, nodeKit } from '../kit/node-kit';
+import { AlarmConfig, AlarmRecord, AlarmSet, commandFrom, validateAlarms } from '../core/alarm-set';
 import { RuleKind } from '../core/alarm-rules';
 import { loadJson, saveJson, writableDirProblem } from '../core/json-store';
 import { StateSettings, stateDir, toInt, toNumber } from '../core/config-handles';
@@ -49,7 +50,8 @@ export = function register(RED: NodeAPI): void {
   function EdgeAlarm(this: Node, def: AlarmDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const t = (key: string, vars?: Record<string, unknown>) => RED._(`edge-alarm.${key}`, vars as Record<string, string>);
+    const kit = nodeKit(RED, node, 'edge-alarm');
+    const { t } = kit;
     let set: AlarmSet | undefined;
     try {
       const configs = configsFrom(def.alarms);
@@ -132,7 +134,7 @@ export = function register(RED: NodeAPI): void {
       if (unsaved) save();
     }, 1000);
 
-    node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
+    node.on('input', guarded(kit, (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
       if (!set) return done(new Error(t('errors.notConfigured')));
       const m = msg as unknown as Record<string, unknown>;
       const now = Date.now();
@@ -142,14 +144,8 @@ export = function register(RED: NodeAPI): void {
           send([null, { ...m, topic: 'alarm/summary', payload: set.summary(now) } as NodeMessage]);
           return done();
         }
-        const cmd: Command = {
-          command: m.command as Command['command'],
-          alarmId: typeof m.alarmId === 'string' ? m.alarmId : undefined,
-          duration: m.duration === undefined ? undefined : Number(m.duration),
-          who: typeof m.who === 'string' ? m.who : undefined,
-          comment: typeof m.comment === 'string' ? m.comment : undefined,
-        };
-        const result = set.command(cmd, now);
+        const parsed = commandFrom(m);
+        const result = parsed.command ? set.command(parsed.command, now) : { records: [], error: parsed.error };
         publish(result.records, send);
         // the reply keeps the request's properties, so an HTTP request (or any caller) learns the outcome
         const reply = result.error ? { ok: false, error: result.error } : { ok: true, events: result.records.length };
@@ -163,7 +159,7 @@ export = function register(RED: NodeAPI): void {
         return done(new Error(problems.join('; ')));
       }
       done();
-    });
+    }));
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(ticker);

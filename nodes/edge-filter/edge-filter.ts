@@ -3,9 +3,10 @@
  * heartbeat, rate limit). Output 1: what passes; output 2: what was rejected, with the reason.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { guarded, nodeKit } from '../kit/node-kit';
 import { FilterOptions, StreamFilter, validateFilter, Quality } from '../core/filter';
 import { StreamTable } from '../core/stream-table';
-import { getPath, parsePath } from '../core/payload';
+import { getPath, parsePath, streamKey } from '../core/payload';
 import { toInt, toNumber } from '../core/config-handles';
 import { errorBadge, shortText, StatusThrottle, formatValue } from '../core/status';
 import { errorText } from '../core/errors';
@@ -67,8 +68,8 @@ export = function register(RED: NodeAPI): void {
   function EdgeFilter(this: Node, def: FilterDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const t = (key: string, vars?: Record<string, unknown>) => RED._(`edge-filter.${key}`, vars as Record<string, string>);
-    const status = new StatusThrottle((b) => node.status(b));
+    const kit = nodeKit(RED, node, 'edge-filter');
+    const { t, status } = kit;
     const property = (def.property || 'payload').trim();
     const key = (def.key || 'topic').trim();
     let options: FilterOptions | undefined;
@@ -117,11 +118,15 @@ export = function register(RED: NodeAPI): void {
       }, Math.min(1000, Math.max(10, Math.min(...periods) / 10)));
     }
 
-    node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
+    node.on('input', guarded(kit, (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
       if (!options) return done(new Error(t('errors.notConfigured')));
       const m = msg as unknown as Record<string, unknown>;
-      const keyValue = getPath(m, key);
-      const stream = streams.get(keyValue === undefined || keyValue === null ? '' : String(keyValue));
+      const keyed = streamKey(getPath(m, key));
+      if (!keyed.ok) {
+        status.alert(errorBadge(t('status.badInput')));
+        return done(new Error(t('errors.key', { key, value: keyed.error })));
+      }
+      const stream = streams.get(keyed.value);
       const decision = stream.filter.process(getPath(m, property), m.quality as Quality | undefined, Date.now());
       if (decision.action === 'pass') {
         stream.template = m;
@@ -138,7 +143,7 @@ export = function register(RED: NodeAPI): void {
       if (!suppressed || reportAll) send([null, { ...m, reason: decision.reason, detail: decision.detail } as NodeMessage]);
       if (!suppressed) status.alert({ fill: 'yellow', shape: 'ring', text: shortText(t(`status.${decision.reason}`)) });
       done();
-    });
+    }));
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(ticker);

@@ -4,6 +4,7 @@
  * version with a hot swap; a version that cannot serve is refused, reported and marked bad.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { guarded, nodeKit } from '../kit/node-kit';
 import { InferenceEngine, ModelSource, SwapError } from '../core/inference-engine';
 import { engineOptions, InferSettings } from '../core/infer-settings';
 import { ModelHandle } from '../core/model-binding';
@@ -28,8 +29,8 @@ export = function register(RED: NodeAPI): void {
   function EdgeInfer(this: Node, def: InferDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const t = (key: string, vars?: Record<string, unknown>) => RED._(`edge-infer.${key}`, vars as Record<string, string>);
-    const status = new StatusThrottle((b) => node.status(b));
+    const kit = nodeKit(RED, node, 'edge-infer');
+    const { t, status } = kit;
     const modelNode = RED.nodes.getNode(def.model) as (Node & { handle?: ModelHandle }) | null;
     const handle = modelNode?.handle;
     const { options, problems } = engineOptions(def);
@@ -83,7 +84,7 @@ export = function register(RED: NodeAPI): void {
     // each run is reported, so an updater can watch a new version's first runs and roll it back when they fail
     engine?.on('run', (source: ModelSource, ok: boolean, reason?: string) => handle!.reportRun(source.version, ok, reason));
 
-    node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
+    node.on('input', guarded(kit, (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
       if (!engine) return done(new Error(t('errors.notConfigured')));
       const m = msg as unknown as Record<string, unknown>;
       engine.infer(m.payload, m.features).then((r) => {
@@ -104,7 +105,7 @@ export = function register(RED: NodeAPI): void {
         status.alert({ fill: 'red', shape: 'ring', text: shortText(t(badge)) });
         done(new Error(errorText(err)));
       });
-    });
+    }));
 
     node.on('close', (_removed: boolean, done: () => void) => {
       unsubscribe();

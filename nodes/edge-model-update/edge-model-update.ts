@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { guarded, nodeKit } from '../kit/node-kit';
 import { MqttBrokerHandle, StateSettings, stateDir } from '../core/config-handles';
 import { ModelHandle } from '../core/model-binding';
 import { ModelUpdater, UpdateReport } from '../core/model-updater';
@@ -41,8 +42,8 @@ export = function register(RED: NodeAPI): void {
   function EdgeModelUpdate(this: Node<UpdateCredentials>, def: UpdateDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const t = (key: string, vars?: Record<string, unknown>) => RED._(`edge-model-update.${key}`, vars as Record<string, string>);
-    const status = new StatusThrottle((b) => node.status(b));
+    const kit = nodeKit(RED, node, 'edge-model-update');
+    const { t, status } = kit;
     const problems: string[] = [];
 
     const modelNode = RED.nodes.getNode(def.model) as (Node & { handle: ModelHandle }) | null;
@@ -136,7 +137,7 @@ export = function register(RED: NodeAPI): void {
     const active = store.active(handle!.name);
     node.status({ fill: 'grey', shape: 'dot', text: shortText(active ? t('status.serving', { version: active.version }) : t('status.none'), 32) });
 
-    node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
+    node.on('input', guarded(kit, (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
       const m = msg as unknown as Record<string, unknown>;
       const finish = (r: UpdateReport | undefined) => {
         if (r && r.state === 'up-to-date') send({ ...m, payload: r } as unknown as NodeMessage);
@@ -158,7 +159,7 @@ export = function register(RED: NodeAPI): void {
           if (o.source === 'mqtt') return done(new Error(t('errors.mqttCheck')));
           return void check(true).then(() => done(), fail);
       }
-    });
+    }));
 
     node.on('close', (removed: boolean, done: () => void) => {
       clearInterval(timer);

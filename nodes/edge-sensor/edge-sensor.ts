@@ -3,6 +3,7 @@
  * all producing the message contract {topic, payload, ts, quality}.
  */
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
+import { guarded, nodeKit } from '../kit/node-kit';
 import { errorBadge, StatusThrottle } from '../core/status';
 import { errorText } from '../core/errors';
 import { SensorDef, SensorContext, Source, SendFn, DoneFn } from './source';
@@ -20,7 +21,8 @@ export = function register(RED: NodeAPI): void {
   function EdgeSensor(this: Node, def: SensorDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const throttle = new StatusThrottle((badge) => node.status(badge));
+    const kit = nodeKit(RED, node, 'edge-sensor');
+    const throttle = kit.status;
     const ctx: SensorContext = {
       RED,
       node,
@@ -43,13 +45,13 @@ export = function register(RED: NodeAPI): void {
       throttle.now(errorBadge(ctx.t('status.config')));
     }
 
-    node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
+    node.on('input', guarded(kit, (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
       if (!source) {
         done(new Error(ctx.t('errors.notConfigured')));
         return;
       }
       source.trigger(msg, send, done);
-    });
+    }));
 
     node.on('close', (removed: boolean, done: () => void) => {
       throttle.stop();

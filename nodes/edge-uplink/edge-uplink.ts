@@ -12,7 +12,7 @@ import { writableDirProblem } from '../core/json-store';
 import { Uplink } from '../core/uplink';
 import { UplinkSettings, uplinkOptions } from '../core/uplink-settings';
 import { shortText } from '../core/status';
-import { DoneFn, nodeKit, SendFn } from '../kit/node-kit';
+import { DoneFn, guarded, nodeKit, SendFn } from '../kit/node-kit';
 
 interface UplinkDef extends NodeDef, UplinkSettings {
   broker: string;
@@ -90,7 +90,7 @@ export = function register(RED: NodeAPI): void {
       else done();
     }
 
-    node.on('input', onInput);
+    node.on('input', guarded(kit, onInput));
     node.on('close', onClose);
   }
 

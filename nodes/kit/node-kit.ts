@@ -3,7 +3,7 @@
  * node, the reply to a message on a node that is not configured, and the per-message error path (done(err),
  * which reaches Catch nodes, plus a red status). Nothing here decides anything a core module could.
  */
-import type { Node, NodeAPI, NodeMessage } from 'node-red';
+import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { errorText, KeyedError } from '../core/errors';
 import { errorBadge, shortText, StatusBadge, StatusThrottle } from '../core/status';
 
@@ -22,6 +22,29 @@ export interface NodeKit {
   configError(problems: string[]): void;
   /** The reply to every message while the configuration cannot work. */
   notConfigured(done: DoneFn): void;
+}
+
+export type InputHandler<S = SendFn> = (msg: NodeMessageInFlow, send: S, done: DoneFn) => void;
+
+/**
+ * The input handler as Node-RED gets it: whatever the message holds (a getter that throws, a value no conversion
+ * can read), nothing throws out of it, and done() is called once. A throw before done() becomes done(err) and a
+ * red badge; a second done() is ignored. Declared with exactly three parameters, as Node-RED counts them.
+ */
+export function guarded<S>(kit: Pick<NodeKit, 'fail'>, handler: InputHandler<S>): InputHandler<S> {
+  return function onInput(msg: NodeMessageInFlow, send: S, done: DoneFn): void {
+    let finished = false;
+    const once: DoneFn = (err) => {
+      if (finished) return;
+      finished = true;
+      done(err);
+    };
+    try {
+      handler(msg, send, once);
+    } catch (err) {
+      if (!finished) kit.fail(once, err, 'status.error');
+    }
+  };
 }
 
 export function nodeKit(RED: NodeAPI, node: Node, type: string): NodeKit {

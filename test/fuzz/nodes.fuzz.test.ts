@@ -1,0 +1,186 @@
+/**
+ * The fuzz tier: every node, in a real Node-RED runtime with its real parts (an aedes broker, an ONNX model, a
+ * SQLite buffer), takes 10,000 generated messages straight into its input handler. Each message must end in
+ * exactly one done(), with no synchronous throw, no uncaught exception or unhandled rejection, and an error text
+ * of bounded length; afterwards the node must still do its job. A failure prints the seed and message number.
+ */
+import assert from 'node:assert/strict';
+import { ModelStore } from '../../nodes/core/model-store';
+import { ERROR_TEXT_MAX } from '../../nodes/core/errors';
+import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
+import { freePort, waitFor } from '../../scripts/lib/net-util';
+import { helper, lastStatus, load, messages, record, recorder, runtimeWithStateDir } from '../support/red';
+import { model, tempDir, testZoo } from '../support/models';
+import { anyMessage, fuzzRandom, MessageShape } from './generate';
+
+const MESSAGES = Number(process.env.EDGE_FUZZ_MESSAGES ?? 10_000);
+const SEED = Number(process.env.EDGE_FUZZ_SEED ?? 20261201);
+
+type Handler = (msg: unknown, send: (m: unknown) => void, done: (err?: Error) => void) => void;
+
+/** The node's own input handler, as Node-RED calls it, so a synchronous throw is seen (Node-RED would catch it). */
+function inputHandler(id: string): Handler {
+  const node = helper.getNode(id) as unknown as { _inputCallback: Handler | null; _inputCallbacks: Handler[] | null };
+  const handler = node._inputCallback ?? node._inputCallbacks?.[0];
+  if (!handler) throw new Error(`${id} has no input handler`);
+  return handler.bind(node);
+}
+
+interface Outcome {
+  dones: number[];
+  failures: string[];
+}
+
+/** Sends the generated messages in slices (so timers and I/O get their turn) and waits for every done(). */
+async function fuzz(id: string, shape: MessageShape, seed: number): Promise<Outcome> {
+  const handler = inputHandler(id);
+  const node = helper.getNode(id) as unknown as { send(m: unknown): void };
+  // the runtime's own send: what the node sends is routed (and cloned where Node-RED clones) as in a flow
+  const send = (m: unknown) => node.send(m);
+  const r = fuzzRandom(seed);
+  const outcome: Outcome = { dones: new Array(MESSAGES).fill(0), failures: [] };
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
+  const where = (i: number) => `${id}: seed ${seed}, message ${i}`;
+  try {
+    for (let i = 0; i < MESSAGES; i++) {
+      const msg = anyMessage(r, shape);
+      try {
+        handler(msg, send, (err?: Error) => {
+          outcome.dones[i]++;
+          if (outcome.dones[i] > 1) outcome.failures.push(`${where(i)}: done() called ${outcome.dones[i]} times`);
+          if (err !== undefined && !(err instanceof Error)) outcome.failures.push(`${where(i)}: done() with a non-Error`);
+          if (err && err.message.length > ERROR_TEXT_MAX * 2) outcome.failures.push(`${where(i)}: an error of ${err.message.length} characters`);
+        });
+      } catch (err) {
+        outcome.failures.push(`${where(i)}: the handler threw ${String((err as Error)?.message ?? err).slice(0, 200)}`);
+      }
+      if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor(() => outcome.dones.every((d) => d >= 1), `${id}: a done() for each of the ${MESSAGES} messages`, 120_000)
+      .catch(() => outcome.failures.push(`${id}: seed ${seed}: no done() for messages ${outcome.dones.flatMap((d, i) => (d ? [] : [i])).slice(0, 10).join(', ')}…`));
+    // late double calls and late uncaught errors have a moment to show
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUncaught);
+  }
+  for (const err of uncaught) outcome.failures.push(`${id}: seed ${seed}: uncaught ${String((err as Error)?.stack ?? err).slice(0, 300)}`);
+  return outcome;
+}
+
+function assertClean(o: Outcome): void {
+  // one line per kind of failure (the first message of each), so a report stays readable
+  const kinds = new Map<string, string>();
+  for (const f of o.failures) {
+    const kind = f.replace(/message \d+/, 'message N').replace(/seed \d+/, 'seed S');
+    if (!kinds.has(kind)) kinds.set(kind, f);
+  }
+  assert.deepEqual([...kinds.values()].slice(0, 30), [], `${o.failures.length} failure(s) of ${kinds.size} kind(s)`);
+}
+
+const receive = (msg: object) => (helper.getNode('n') as unknown as { receive(m: object): void }).receive(msg);
+
+const ALARMS = [
+  { id: 'high temperature', path: 'payload.temperature', kind: 'high', limit: '80', setpoint: '', deadband: '2', onDelay: '0', offDelay: '0', priority: '700', latching: false, unit: '°C', message: '{{id}}: {{value}} {{unit}}' },
+  { id: 'pump anomaly', path: 'payload', kind: 'flag', limit: '', setpoint: '', deadband: '0', onDelay: '0', offDelay: '0', priority: '900', latching: true, unit: '', message: 'anomaly {{value}}' },
+  { id: 'sensor failure', path: 'payload', kind: 'bad-quality', limit: '', setpoint: '', deadband: '0', onDelay: '0', offDelay: '0', priority: '300', latching: false, unit: '', message: 'bad data' },
+];
+
+describe('fuzz: every node takes hostile messages and keeps working', function () {
+  this.timeout(300_000);
+  runtimeWithStateDir('edge-fuzz-state-');
+  let broker: EmbeddedBroker;
+  before(async () => {
+    broker = await startAedes(await freePort());
+  });
+  after(async () => {
+    await broker.close();
+  });
+  afterEach(() => helper.unload());
+
+  it('edge-filter', async () => {
+    await load([{ id: 'n', type: 'edge-filter', property: 'payload', key: 'topic', quality: 'good-uncertain', min: '0', max: '100', rangeAction: 'drop',
+      outlier: 'zscore', outlierWindow: '30', outlierThreshold: '4', deadband: 'absolute', deadbandValue: '0.5', heartbeat: '', rate: 'none', wires: [['out'], ['rejected']] },
+    recorder('out'), recorder('rejected')]);
+    assertClean(await fuzz('n', { commands: ['reset'], fields: ['reset'] }, SEED));
+    const out = record('out');
+    receive({ topic: 'after', payload: 42 } as never);
+    assert.equal((await messages(out, 1))[0].payload, 42);
+  });
+
+  it('edge-aggregate', async () => {
+    await load([{ id: 'n', type: 'edge-aggregate', key: 'topic', window: 'count', size: '5', statistics: 'count,mean,min,max,first,last,p90', output: 'stats',
+      maxStreams: '100', maxSamples: '1000', maxFields: '100', wires: [['out'], ['refused']] }, recorder('out'), recorder('refused')]);
+    assertClean(await fuzz('n', { commands: [], fields: ['flush', 'reset', 'features'] }, SEED + 1));
+    const out = record('out');
+    for (let i = 1; i <= 5; i++) receive({ topic: 'after', payload: i } as never);
+    assert.deepEqual((await messages(out, 1))[0].payload, { count: 5, mean: 3, min: 1, max: 5, first: 1, last: 5, p90: 4.6 });
+  });
+
+  it('edge-alarm', async () => {
+    await load([{ id: 'n', type: 'edge-alarm', alarms: ALARMS, floodMax: '10', floodMinutes: '10', chatterMax: '5', chatterSeconds: '60', persist: true,
+      wires: [['events'], ['summary']] }, recorder('events'), recorder('summary')]);
+    assertClean(await fuzz('n', { commands: ['ack', 'shelve', 'unshelve', 'disable', 'enable', 'reset', 'summary', 'comment', 'bogus'], fields: ['alarmId', 'duration', 'who', 'comment', 'setpoint'] }, SEED + 2));
+    const summary = record('summary');
+    receive({ command: 'enable' } as never);
+    receive({ command: 'summary' } as never);
+    await waitFor(() => summary.messages.some((m) => m.topic === 'alarm/summary'), 'a summary after the fuzz');
+  });
+
+  it('edge-uplink', async () => {
+    await load([{ id: 'cloud', type: 'edge-mqtt-broker', url: `mqtt://127.0.0.1:${broker.port}`, clientId: '', protocolVersion: '4', clean: true, keepalive: '30', rejectUnauthorized: true },
+      { id: 'n', type: 'edge-uplink', broker: 'cloud', topic: 'cloud/${topic}', qos: '1', durability: 'os', maxRecords: '100', batchWait: '20', maxSizeMb: '50',
+        deny: 'secret', wires: [['stats'], ['drops']] }, recorder('stats'), recorder('drops')]);
+    await waitFor(() => lastStatus('n')?.fill === 'green', 'connected');
+    assertClean(await fuzz('n', { commands: ['stats', 'flush'], fields: ['flush'] }, SEED + 3));
+    const stats = record('stats');
+    await waitFor(async () => {
+      receive({ command: 'stats' } as never);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const last = stats.messages[stats.messages.length - 1]?.payload;
+      return last !== undefined && last.queued === 0 && last.enqueued > 0;
+    }, 'everything stored was delivered', 60_000);
+    assert.equal(lastStatus('n')?.fill, 'green', 'still connected');
+  });
+
+  it('edge-infer', async () => {
+    const dir = tempDir();
+    const store = ModelStore.shared(dir);
+    const m = model('pump-anomaly');
+    store.install(m.manifest, m.onnx);
+    store.activate(m.name, '1');
+    await load([{ id: 'model', type: 'edge-model', source: 'store', model: 'pump-anomaly', storeDir: dir, file: '', pollInterval: '1' },
+      { id: 'n', type: 'edge-infer', model: 'model', mode: 'anomaly', output: '', topK: '3', transform: 'none', threshold: '', nan: 'reject',
+        maxBatch: '16', batchWait: '5', concurrency: '1', queueSize: '20000', overflow: 'error', threads: '1', maxValues: '100000', wires: [['out']] }, recorder('out')]);
+    await waitFor(() => lastStatus('n')?.text?.includes('@1') === true, 'serving');
+    assertClean(await fuzz('n', { commands: [], fields: ['features'] }, SEED + 4));
+    const out = record('out');
+    receive({ topic: 'after', payload: testZoo().heldOut.x[0] } as never);
+    assert.equal(typeof (await messages(out, 1))[0].payload.score, 'number');
+  });
+
+  it('edge-sensor (simulator)', async () => {
+    await load([{ id: 'n', type: 'edge-sensor', source: 'simulator', topic: 'plant1/line2', interval: '3600', seed: '9', outputMode: 'object',
+      channels: [{ name: 'vibration', waveform: 'random-walk', base: '2', amplitude: '0.1', periodS: '', noise: '0.05', drift: '0' }], anomalies: [], wires: [['out']] }, recorder('out')]);
+    assertClean(await fuzz('n', { commands: ['poll', 'anomaly'], fields: ['anomaly'] }, SEED + 5));
+    const out = record('out');
+    receive({} as never);
+    assert.equal(typeof (await messages(out, 1))[0].payload.vibration, 'number');
+  });
+
+  it('edge-model-update', async () => {
+    const dir = tempDir();
+    const store = ModelStore.shared(dir);
+    const m = model('pump-anomaly');
+    store.install(m.manifest, m.onnx);
+    store.activate(m.name, '1');
+    await load([{ id: 'model', type: 'edge-model', source: 'store', model: 'pump-anomaly', storeDir: dir, file: '', pollInterval: '1' },
+      { id: 'n', type: 'edge-model-update', model: 'model', source: 'directory', directory: tempDir('edge-usb-'), interval: '3600', requireSignature: false,
+        maxSizeMb: '10', timeout: '10', probation: '5', keep: '3', statusTopic: '', wires: [['reports']] }, recorder('reports')]);
+    assertClean(await fuzz('n', { commands: ['check', 'rollback', 'pin', 'status', 'bogus'], fields: ['version', 'artifactBase', 'manifest'] }, SEED + 6));
+    assert.equal(store.active('pump-anomaly')?.version, '1', 'the model still serves');
+  });
+});
