@@ -19,7 +19,8 @@ export interface SchedulerOptions<I, O> {
   /** items with different keys never share a batch */
   batchKey: (item: I) => string;
   /** runs a batch; returns one output per item, in order */
-  run: (items: I[]) => Promise<O[]>;
+  /** one result per item, in order; an Error in place of a result fails that item alone */
+  run: (items: I[]) => Promise<Array<O | Error>>;
 }
 
 export class OverflowError extends Error {
@@ -135,7 +136,7 @@ export class BatchScheduler<I, O> {
     this.inFlight++;
     this.counts.batches++;
     if (batch.length > 1) this.counts.batchedItems += batch.length;
-    let run: Promise<O[]>;
+    let run: Promise<Array<O | Error>>;
     try {
       run = this.o.run(batch.map((e) => e.item));
     } catch (err) {
@@ -144,7 +145,10 @@ export class BatchScheduler<I, O> {
     run.then(
       (outputs) => {
         if (outputs.length !== batch.length) throw new Error(`the run returned ${outputs.length} results for ${batch.length} items`);
-        batch.forEach((e, i) => this.settle(e, { ok: true, value: outputs[i] }));
+        batch.forEach((e, i) => {
+          const v = outputs[i];
+          this.settle(e, v instanceof Error ? { ok: false, error: v } : { ok: true, value: v });
+        });
       },
     ).catch((err: Error) => {
       for (const e of batch) if (!e.settled) this.settle(e, { ok: false, error: err instanceof Error ? err : new Error(String(err)) });

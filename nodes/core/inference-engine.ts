@@ -73,6 +73,9 @@ interface Job {
   enqueuedAt: number;
 }
 
+/** The model ran but its answer for this message is not a number (NaN or infinity). */
+export class OutputError extends Error {}
+
 export class SwapError extends Error {
   /** true when the version itself is at fault (not the node's settings), so the store should mark it bad */
   constructor(message: string, readonly modelFault = true) {
@@ -258,7 +261,7 @@ export class InferenceEngine extends EventEmitter {
     return result;
   }
 
-  private async run(jobs: Job[]): Promise<InferenceResult[]> {
+  private async run(jobs: Job[]): Promise<Array<InferenceResult | Error>> {
     const served = jobs[0].served;
     const feeds = mergeInputs(jobs.map((j) => j.input));
     const started = performance.now();
@@ -271,20 +274,26 @@ export class InferenceEngine extends EventEmitter {
       throw err;
     }
     const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
-    // a version that answers NaN or infinity for real inputs is failing too (the result is still delivered)
+    // a version that answers NaN or infinity for real inputs is failing: it counts against its probation, and a
+    // message whose own result is not finite gets an error, never {score: NaN, anomaly: false}
     const finite = Object.values(raw).every(allFinite);
     this.emit('run', served.source, finite, finite ? undefined : 'an output is not finite');
     const perJob = splitOutputs(raw, jobs.map((j) => j.input.rows));
-    return jobs.map((job, i) => ({
-      payload: postprocess(perJob[i], served.outputs, served.post, job.input.rows, job.input.batched),
-      inference: {
-        model: served.source.name,
-        version: served.source.version,
-        latencyMs,
-        queueMs: Math.max(0, startedAt - job.enqueuedAt),
-        batch: jobs.length,
-      },
-    }));
+    return jobs.map((job, i) => {
+      if (!finite && !Object.values(perJob[i]).every(allFinite)) {
+        return new OutputError(`version ${served.source.version} answered NaN or infinity for this input`);
+      }
+      return {
+        payload: postprocess(perJob[i], served.outputs, served.post, job.input.rows, job.input.batched),
+        inference: {
+          model: served.source.name,
+          version: served.source.version,
+          latencyMs,
+          queueMs: Math.max(0, startedAt - job.enqueuedAt),
+          batch: jobs.length,
+        },
+      };
+    });
   }
 
   /** Stops admitting, waits for running work, gives the session back. */

@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadJson, saveJson } from './json-store';
-import { compareVersions } from './model-manifest';
+import { compareVersions, isSafeName } from './model-manifest';
 import { ModelStore, sha256Hex } from './model-store';
 import { download } from './update-fetch';
 import { resolveArtifact, SignedManifest, UpdateManifest, UpdateRefused, verifyArtifact, verifyManifest } from './update-manifest';
@@ -132,14 +132,16 @@ export class ModelUpdater extends EventEmitter {
     } catch (err) {
       // the version already installed, offered again (a poll, a retained message): nothing to do, unless a power
       // loss came between its install and its activation
-      const installed = offered && typeof offered.version === 'string' ? this.o.store.version(this.o.model, offered.version) : undefined;
+      // (an unsafe version names no directory: it is only reported)
+      const safeVersion = offered && isSafeName(offered.version) ? offered.version : undefined;
+      const installed = safeVersion ? this.o.store.version(this.o.model, safeVersion) : undefined;
       if (err instanceof UpdateRefused && err.code === 'downgrade' && installed && installed.manifest.sha256 === offered!.sha256) {
         const unfinished = !installed.bad && !this.state.pinned && installed.version === this.highest()
           && this.o.store.pointer(this.o.model)?.version !== installed.version;
         if (unfinished) return this.activate(installed.version);
         return { model: this.o.model, version: offered!.version, state: 'up-to-date' };
       }
-      return this.refuse(offered?.version, err);
+      return this.refuse(safeVersion, err);
     }
     if (this.state.pinned && m.version !== this.state.pinned) {
       return this.report({ version: m.version, state: 'held', reason: `pinned to ${this.state.pinned}` });

@@ -11,6 +11,7 @@
  */
 import crypto, { KeyObject } from 'node:crypto';
 import { compareVersions, isSafeName, ModelManifest, validateManifest } from './model-manifest';
+import { quote } from './errors';
 
 export interface ValidationSample {
   /** the model's input as edge-infer takes it: a row, rows, or one array per named input */
@@ -135,7 +136,7 @@ export function verifyManifest(envelope: unknown, o: VerifyOptions): UpdateManif
   const m = e.manifest;
   // names first: nothing below may build a path from an unsafe one
   if (!isSafeName(m.name) || !isSafeName(m.version)) {
-    throw new UpdateRefused('unsafe-name', `the model name or version is not a safe name (${JSON.stringify(m.name)} ${JSON.stringify(m.version)})`);
+    throw new UpdateRefused('unsafe-name', `the model name or version is not a safe name (${quote(m.name)} ${quote(m.version)})`);
   }
   const sig = e.signature;
   if (!sig) {

@@ -5,7 +5,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { guarded, nodeKit } from '../kit/node-kit';
-import { InferenceEngine, ModelSource, SwapError } from '../core/inference-engine';
+import { InferenceEngine, ModelSource, OutputError, SwapError } from '../core/inference-engine';
 import { engineOptions, InferSettings } from '../core/infer-settings';
 import { ModelHandle } from '../core/model-binding';
 import { OverflowError } from '../core/batch-scheduler';
@@ -101,7 +101,8 @@ export = function register(RED: NodeAPI): void {
           status.set(serving);
           return done();
         }
-        const badge = err instanceof OverflowError ? 'status.full' : err instanceof InputError ? 'status.badInput' : 'status.runFailed';
+        const badge = err instanceof OverflowError ? 'status.full' : err instanceof InputError ? 'status.badInput'
+          : err instanceof OutputError ? 'status.notFinite' : 'status.runFailed';
         status.alert({ fill: 'red', shape: 'ring', text: shortText(t(badge)) });
         done(new Error(errorText(err)));
       });

@@ -188,6 +188,21 @@ describe('core: model update downloads and the updater', function () {
     u.close();
   });
 
+  it('a manifest whose version or name is not a safe name gets a rejected report with its code, never a throw', async () => {
+    const store = new ModelStore(tempDir());
+    const { u, reports } = updater(store, { requireSignature: false });
+    const base = { name: 'pump-anomaly', version: '2', sha256: 'a'.repeat(64), size: 10, created: new Date().toISOString(), artifact: 'model.onnx' };
+    const offers = [{ version: '../../../etc' }, { version: 5 }, { version: null }, { name: 'a/b' }, { version: 'x'.repeat(100_000) }];
+    for (const change of offers) {
+      const r = await u.offer({ manifest: { ...base, ...change } }, {});
+      assert.deepEqual([r.state, r.code], ['rejected', 'unsafe-name'], JSON.stringify(change).slice(0, 80));
+      assert.ok(r.reason!.length < 400, 'the reason quotes the value, not all of it');
+    }
+    assert.deepEqual(reports.map((r) => r.code), offers.map(() => 'unsafe-name'), 'each refusal was reported');
+    assert.deepEqual(reports.map((r) => r.version), [undefined, undefined, undefined, '2', undefined], 'an unsafe version is never reported as a version');
+    u.close();
+  });
+
   it('puts a new version on probation: a failed run rolls it back and marks it bad; clean runs confirm it', async () => {
     const store = new ModelStore(tempDir());
     const v1 = model('pump-anomaly');

@@ -6,7 +6,7 @@ import { referenceOutput } from '../../scripts/lib/model-zoo';
 import { argmax } from '../../scripts/lib/train';
 import { delay, waitFor } from '../../scripts/lib/net-util';
 import { errors, helper, lastStatus, load, messages, record, recorder, startServer, statuses, stopServer, translate, watchers } from '../support/red';
-import { asVersion, model, modelFiles, tempDir, testZoo } from '../support/models';
+import { asVersion, model, modelFiles, nanModel, tempDir, testZoo } from '../support/models';
 
 function modelConfig(storeDir: string, extra: object = {}): object {
   return { id: 'model', type: 'edge-model', source: 'store', model: 'pump-anomaly', storeDir, file: '', pollInterval: '1', ...extra };
@@ -238,5 +238,21 @@ describe('nodes: edge-infer with edge-model', function () {
     const dropped = 2000 - delivered;
     await waitFor(() => lastStatus('infer')?.text === translate('edge-infer.status.dropped', { count: dropped }), `the status "${dropped} dropped"`);
     assert.equal(lastStatus('infer')!.fill, 'yellow');
+  });
+  it('a model that answers NaN for real inputs: each such message is an error with a red status, never a "normal" verdict', async () => {
+    const dir = tempDir();
+    const store = ModelStore.shared(dir);
+    const m = nanModel('1');
+    store.install(m.manifest, m.onnx);
+    store.activate(m.manifest.name, '1');
+    await load([modelConfig(dir), infer(), recorder('out'), ...watchers('infer')]);
+    await serving('1');
+    const out = record('out');
+    const caught = record('infer-caught');
+    for (const row of rows().slice(0, 5)) send({ payload: row });
+    const errs = await messages(caught, 5, 'an error per message');
+    assert.ok(errs.every((e) => /answered NaN or infinity/.test(e.error.message)), errs.map((e) => e.error.message).join('\n'));
+    assert.equal(out.messages.length, 0, 'no verdict was sent');
+    await waitFor(() => lastStatus('infer')?.fill === 'red', 'a red status');
   });
 });

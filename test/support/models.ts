@@ -68,3 +68,20 @@ export function failingModel(version: string): { manifest: ModelManifest; onnx: 
     onnx,
   };
 }
+
+/**
+ * A model that passes warm-up (zeros in, 0 out) and answers NaN for every real input: sqrt(-Σx²).
+ */
+export function nanModel(version: string): { manifest: ModelManifest; onnx: Uint8Array } {
+  const g = new GraphBuilder('nan-in-service');
+  const x = g.input('features', ELEM.FLOAT, ['batch', 8]);
+  const squares = g.op1('ReduceSumSquare', [x], { axes: { ints: [1] }, keepdims: { int: 0 } });
+  g.op1('Sqrt', [g.op1('Neg', [squares])], {}, 'score');
+  g.output('score', ELEM.FLOAT, ['batch']);
+  const onnx = g.encode();
+  const base = model('pump-anomaly').manifest;
+  return {
+    manifest: { name: base.name, version, sha256: sha256Hex(onnx), created: new Date().toISOString(), inputs: base.inputs, outputs: base.outputs, threshold: base.threshold },
+    onnx,
+  };
+}
