@@ -41,6 +41,11 @@ export interface MqttConnectionOptions {
   will?: MqttWill;
   connectTimeoutMs?: number;
   backoff?: Partial<BackoffOptions>;
+  /**
+   * MQTT 5: the largest packet the broker may send us (CONNECT's maximum packet size), so an oversized message is
+   * dropped at the broker instead of being received whole into memory and refused here.
+   */
+  maxPacketBytes?: number;
 }
 
 export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
@@ -55,6 +60,11 @@ export const DEFAULT_SESSION_EXPIRY_S = 86_400;
 
 const SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:', 'tls:'];
 
+/** A URL as logs and errors may show it: any user name or password in it replaced by "***". */
+export function redactUrl(url: unknown): string {
+  return String(url ?? '').replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@').slice(0, 300);
+}
+
 /** Checks the settings a user typed; returns problems in words (empty when valid). */
 export function validateMqttOptions(o: Partial<MqttConnectionOptions>): string[] {
   const problems: string[] = [];
@@ -62,7 +72,13 @@ export function validateMqttOptions(o: Partial<MqttConnectionOptions>): string[]
   try {
     url = new URL(String(o.url ?? ''));
   } catch {
-    problems.push(`broker URL "${o.url ?? ''}" is not a URL (example: mqtt://localhost:1883)`);
+    problems.push(`broker URL "${redactUrl(o.url)}" is not a URL (example: mqtt://localhost:1883)`);
+  }
+  if (url && (url.username || url.password || /^[a-z]+:\/\/[^/]*@/i.test(String(o.url)))) {
+    problems.push('the broker URL contains a user name or password: the URL is saved in the flow file and shown in logs, so put them in the Username and Password fields (kept as credentials) and remove them from the URL');
+  }
+  if (o.maxPacketBytes !== undefined && !(Number.isInteger(o.maxPacketBytes) && o.maxPacketBytes >= 1024 && o.maxPacketBytes <= 268_435_456)) {
+    problems.push('the max packet must be 1 to 262,144 KiB');
   }
   if (url && !SCHEMES.includes(url.protocol)) {
     problems.push(`broker URL must start with mqtt://, mqtts://, ws:// or wss:// (got ${url.protocol}//)`);
@@ -180,7 +196,9 @@ export class MqttConnection extends SharedConnection {
     if (o.servername) opts.servername = o.servername;
     if (o.protocolVersion === 5) {
       const expiry = o.sessionExpiry ?? (o.clean ? undefined : DEFAULT_SESSION_EXPIRY_S);
-      if (expiry !== undefined) opts.properties = { sessionExpiryInterval: expiry };
+      opts.properties = {};
+      if (expiry !== undefined) opts.properties.sessionExpiryInterval = expiry;
+      if (o.maxPacketBytes) opts.properties.maximumPacketSize = o.maxPacketBytes;
     }
     if (o.will?.topic) {
       opts.will = { topic: o.will.topic, payload: Buffer.from(o.will.payload ?? ''), qos: o.will.qos, retain: o.will.retain };

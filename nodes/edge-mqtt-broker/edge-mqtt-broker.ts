@@ -3,7 +3,7 @@
  * its state through `onStatus`.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { MqttConnection, MqttConnectionOptions, validateMqttOptions, QoS } from '../core/mqtt-connection';
+import { MqttConnection, MqttConnectionOptions, redactUrl, validateMqttOptions, QoS } from '../core/mqtt-connection';
 import { ConnectionState } from '../core/status';
 import { MqttBrokerHandle, statusFeed, toInt } from '../core/config-handles';
 import { errorText } from '../core/errors';
@@ -14,6 +14,7 @@ interface BrokerDef extends NodeDef {
   protocolVersion: string;
   clean: boolean;
   sessionExpiry: string;
+  maxPacketKb: string;
   keepalive: string;
   rejectUnauthorized: boolean;
   servername: string;
@@ -50,6 +51,7 @@ function brokerOptions(def: BrokerDef, creds: BrokerCredentials): MqttConnection
     servername: def.servername || undefined,
   };
   if (def.sessionExpiry !== undefined && def.sessionExpiry !== '') options.sessionExpiry = toInt(def.sessionExpiry, NaN);
+  options.maxPacketBytes = toInt(def.maxPacketKb, 1024) * 1024;
   if (def.willTopic) {
     options.will = {
       topic: def.willTopic,
@@ -80,8 +82,8 @@ export = function register(RED: NodeAPI): void {
     const connection = node.connection;
     if (connection) {
       connection.on('state', (state: ConnectionState, error?: string) => {
-        if (state === 'connected') node.log(RED._('edge-mqtt-broker.log.connected', { url: options.url }));
-        if (state === 'waiting') node.warn(RED._('edge-mqtt-broker.log.lost', { url: options.url, error: error || '-' }));
+        if (state === 'connected') node.log(RED._('edge-mqtt-broker.log.connected', { url: redactUrl(options.url) }));
+        if (state === 'waiting') node.warn(RED._('edge-mqtt-broker.log.lost', { url: redactUrl(options.url), error: error || '-' }));
       });
       connection.on('subscribeError', (filter: string, reason: string) =>
         node.error(RED._('edge-mqtt-broker.errors.subscribe', { topic: filter, reason })));

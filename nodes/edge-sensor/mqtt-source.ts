@@ -49,11 +49,12 @@ export function createMqttSource(ctx: SensorContext): Source {
     if (stopped) return;
     received.bad++;
     ctx.status.alert(errorBadge(t('status.badPayload')));
-    const text = t('errors.payload', { topic, reason });
+    const text = t('errors.payload', { topic: topic.slice(0, 200), reason });
     if (badPayloadAsQuality) {
       node.send({ topic: def.topic || topic, payload: null, ts: Date.now(), quality: 'bad', error: text } as NodeMessage);
     } else {
-      node.error(text, { topic, payload: raw.toString('utf8').slice(0, 1024) });
+      // the first KiB only: the whole of a huge payload is never turned into a string
+      node.error(text, { topic, payload: raw.subarray(0, 1024).toString('utf8') });
     }
   }
 

@@ -270,3 +270,58 @@ describe('nodes: edge-sensor MQTT source (mosquitto)', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('nodes: edge-sensor MQTT source, oversized payloads', function () {
+  this.timeout(30_000);
+  before(startServer);
+  after(stopServer);
+  afterEach(() => helper.unload());
+
+  it('refuses a 20 MB payload by its size, quoting at most 1 KiB of it', async () => {
+    const broker = await startAedes(await freePort());
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    const pub = await publisher(url);
+    try {
+      await load([brokerConfig(url), sensor('s', { maxPayloadKb: '256' }), recorder('out')]);
+      await waitFor(() => lastStatus('s')?.text === 'connected', 'connected');
+      const out = record('out');
+      await waitFor(async () => {
+        await publish(pub, 'plant1/probe/temperature', '1');
+        return out.messages.length > 0;
+      }, 'the subscription is in place');
+      await publish(pub, 'plant1/pump7/temperature', Buffer.alloc(20 * 1024 * 1024, 0x31));
+      await waitFor(() => errors('s').length === 1, 'the refusal');
+      const [text, msg] = errors('s')[0];
+      assert.match(text, /20\.0 MiB is larger than the 256 KiB limit/);
+      assert.ok(text.length < 300 && String(msg?.payload).length <= 1024, 'the error and its message quote at most 1 KiB');
+    } finally {
+      await pub.endAsync(true);
+      await broker.close();
+    }
+  });
+
+  it('with MQTT 5 tells the broker the largest packet it takes: an oversized message is dropped there, later ones arrive', async () => {
+    const mosquitto = new Mosquitto();
+    await mosquitto.start();
+    const url = `mqtt://127.0.0.1:${mosquitto.port}`;
+    const pub = await publisher(url, { protocolVersion: 5 });
+    try {
+      await load([brokerConfig(url, { protocolVersion: '5', maxPacketKb: '64' }), sensor('s', { maxPayloadKb: '1024' }), recorder('out'), ...watchers('s')]);
+      await waitFor(() => lastStatus('s')?.text === 'connected', 'connected');
+      const out = record('out');
+      await waitFor(async () => {
+        await publish(pub, 'plant1/probe/temperature', '1');
+        return out.messages.length > 0;
+      }, 'the subscription is in place');
+      await publish(pub, 'plant1/pump7/temperature', Buffer.alloc(200 * 1024, 0x31));
+      await publish(pub, 'plant1/pump7/temperature', '42');
+      await waitFor(() => out.messages.some((m) => m.payload === 42), 'the small message after the big one');
+      assert.equal(out.messages.filter((m) => m.topic === 'plant1/pump7/temperature').length, 1, 'the 200 KiB message never reached the gateway');
+      assert.deepEqual(errors('s'), [], 'nothing to refuse: the broker kept it');
+    } finally {
+      await pub.endAsync(true);
+      await helper.unload();
+      await mosquitto.dispose();
+    }
+  });
+});
