@@ -169,4 +169,27 @@ describe('core: windows', () => {
     assert.deepEqual(validateWindow(opts({})), []);
     assert.deepEqual(validateWindow(opts({ kind: 'count', size: 500, maxSamples: 100 })), ['a count window of 500 samples is above the limit of 100 samples per window']);
   });
+  it('a late sample in a count window is placed, not re-sorted for: results as if in time order, and in order again after', () => {
+    const w = new StreamWindows(opts({ kind: 'count', size: 4, hop: 1, time: 'processing', statistics: ['count', 'first', 'last', 'rate', 'mean'] }));
+    const results = feed(w, [[1, 1000], [2, 2000], [3, 3000], [0, 500], [4, 4000], [5, 5000], [6, 6000], [7, 7000], [8, 8000]]);
+    // the window with the late sample: first is the earliest time, last the latest, the rate between them
+    const late = results[results.length - 6];
+    assert.deepEqual([stat(late).first, stat(late).last, stat(late).rate, late.start, late.end], [0, 3, 3 / 2.5, 500, 3000]);
+    const after = results[results.length - 1];
+    assert.deepEqual([stat(after).first, stat(after).last, after.start, after.end], [5, 8, 5000, 8000]);
+  });
+
+  it('bounds the fields of a stream: a sample that brings too many is refused and counted; fields that left make room', () => {
+    const w = new StreamWindows(opts({ kind: 'count', size: 2, time: 'processing', maxFields: 100, statistics: ['mean'] }));
+    const wide = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`f${i}`, i]));
+    assert.equal(w.add(wide, 1).refused, 'fields');
+    assert.equal(w.counters.fields, 1);
+    const some = (from: number) => Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`g${from + i}`, i]));
+    assert.equal(w.add(some(0), 2).refused, undefined);
+    assert.equal(w.add(some(60), 3).refused, 'fields', '120 fields in one window');
+    // the window of two closes; its fields leave, and new ones fit
+    assert.equal(w.add(some(0), 4).refused, undefined);
+    assert.equal(w.add(some(1000), 6).refused, undefined, 'fields no window holds make room');
+    assert.deepEqual(validateWindow(opts({ maxFields: 0 })), ['the field limit must be a whole number from 1 to 100,000']);
+  });
 });

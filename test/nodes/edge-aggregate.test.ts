@@ -75,6 +75,38 @@ describe('nodes: edge-aggregate', function () {
     assert.equal(c.error.message, 'Error: no feature vector for v: feature slope is undefined for this window (1 sample(s))');
   });
 
+  it('flush: false and reset: false are not commands; a command without a topic acts on no other stream', async () => {
+    await load([aggregate({ window: 'count', size: '3' }), recorder('out'), recorder('refused'), ...watchers('agg')]);
+    const out = record('out');
+    const completed = record('agg-completed');
+    send({ topic: 'a', payload: 1 });
+    send({ topic: 'a', payload: 2, flush: false });
+    send({ topic: 'b', payload: 10 });
+    send({ flush: true });
+    send({ reset: true });
+    send({ topic: 'a', payload: 3, reset: false });
+    await messages(completed, 6, 'done for each');
+    assert.deepEqual(out.messages.map((m) => [m.topic, m.payload.count, m.payload.mean]), [['a', 3, 2]], 'a counted 1, 2, 3; b was neither flushed nor reset');
+    send({ topic: 'b', payload: 20 });
+    send({ topic: 'b', payload: 30 });
+    await messages(out, 2);
+    assert.deepEqual([out.messages[1].topic, out.messages[1].payload.mean], ['b', 20]);
+  });
+
+  it('a payload with more fields than the stream may hold is refused on output 2 and counted, and the stream goes on', async () => {
+    await load([aggregate({ window: 'count', size: '2', maxFields: '100' }), recorder('out'), recorder('refused'), ...watchers('agg')]);
+    const refused = record('refused');
+    const out = record('out');
+    send({ topic: 'w', payload: Buffer.alloc(100 * 1024, 1) });
+    send({ topic: 'w', payload: Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`f${i}`, i])) });
+    const caught = await messages(record('agg-caught'), 1);
+    assert.match(caught[0].error.message, /binary payload/);
+    assert.equal((await messages(refused, 1))[0].reason, 'fields');
+    send({ topic: 'w', payload: { a: 1 } });
+    send({ topic: 'w', payload: { a: 3 } });
+    assert.deepEqual((await messages(out, 1))[0].payload, { a: { count: 2, mean: 2, min: 1, max: 3 } });
+  });
+
   it('flushes and resets on request, and flushes partial windows on redeploy', async () => {
     await load([aggregate({ window: 'count', size: '10' }), recorder('out'), recorder('refused'), ...watchers('agg')]);
     const out = record('out');

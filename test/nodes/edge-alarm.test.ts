@@ -111,6 +111,23 @@ describe('nodes: edge-alarm', function () {
     ]);
   });
 
+  it('a non-string alarmId acts on no alarm (only a missing one means all), and a duration is a number', async () => {
+    await load([alarm({ persist: false }), recorder('events'), recorder('summary'), ...watchers('al')]);
+    const caught = record('al-caught');
+    for (const alarmId of [5, null, ['high temperature'], { id: 'x' }, true]) send({ command: 'disable', alarmId });
+    for (const duration of [[60], true, '', 'soon', { s: 60 }]) send({ command: 'shelve', alarmId: 'high temperature', duration });
+    const errs = await messages(caught, 10, 'ten refusals');
+    assert.ok(errs.slice(0, 5).every((e) => /msg\.alarmId must be an alarm's id/.test(e.error.message)), errs.map((e) => e.error.message).join('\n'));
+    assert.ok(errs.slice(5).every((e) => /msg\.duration must be a number of seconds/.test(e.error.message)), errs.map((e) => e.error.message).join('\n'));
+    const summary = record('summary');
+    send({ command: 'summary' });
+    const [s] = await messages(summary, 1);
+    assert.equal(s.payload.counts.outOfService, 0, 'no alarm was disabled');
+    // a BigInt where a number belongs is an error in words, not a throw
+    send({ payload: { temperature: 10n } });
+    assert.match((await messages(caught, 11))[10].error.message, /value 10n at payload\.temperature is not a number/);
+  });
+
   it('keeps alarm states across a restart: an unacknowledged alarm is never forgotten', async () => {
     await load([alarm(), recorder('events'), recorder('summary')]);
     send({ payload: { temperature: 90 } });
