@@ -102,6 +102,9 @@ export class ModbusConnection extends SharedConnection {
   /** Queues one read; resolves with register words or bits (exactly `count` of them). */
   read(unitId: number, area: ModbusArea, address: number, count: number): Promise<number[] | boolean[]> {
     if (this._state === 'closed') return Promise.reject(new ModbusError('closed', 'connection closed'));
+    // opening (a gateway booting, a deploy): the request waits for the link, within its response timeout, rather
+    // than failing as a bad reading; a link known to be down (waiting to retry) fails at once
+    if (this._state === 'connecting' || this._state === 'idle') return this.queueUntilConnected(unitId, area, address, count);
     if (this._state !== 'connected') {
       return Promise.reject(new ModbusError('disconnected', `not connected to ${this.description}`));
     }
@@ -113,6 +116,23 @@ export class ModbusConnection extends SharedConnection {
     return new Promise((resolve, reject) => {
       this.queue.push({ unitId, area, address, count, resolve, reject });
       void this.drain();
+    });
+  }
+
+  private queueUntilConnected(unitId: number, area: ModbusArea, address: number, count: number): Promise<number[] | boolean[]> {
+    return new Promise((resolve, reject) => {
+      const job: Job = {
+        unitId, area, address, count,
+        resolve: (v) => { clearTimeout(timer); resolve(v); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      };
+      const timer = setTimeout(() => {
+        const at = this.queue.indexOf(job);
+        if (at < 0) return; // already on the wire: its own response timeout decides
+        this.queue.splice(at, 1);
+        reject(new ModbusError('disconnected', `not connected to ${this.description} yet (still connecting)`));
+      }, this.timeoutFor(unitId));
+      this.queue.push(job);
     });
   }
 
@@ -145,6 +165,8 @@ export class ModbusConnection extends SharedConnection {
       this.release(client);
       if (this.client !== client || this.stopped) return;
       this.client = undefined;
+      // requests that waited for this attempt learn now that it failed
+      this.failPending(new ModbusError('disconnected', `cannot connect to ${this.description}: ${errorText(err)}`));
       this.scheduleReconnect(errorText(err));
       return;
     }

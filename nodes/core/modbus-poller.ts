@@ -22,14 +22,20 @@ export class ModbusPoller {
     this.blocks = planReads(points, options);
   }
 
+  /**
+   * One poll. Its `ts` is when the values were read: the response to the poll's last request that answered (a poll
+   * of several requests takes them one after another), never when the poll was queued or started, which on a
+   * shared line can be a timeout or two earlier. A poll where nothing answered is stamped when it ended.
+   */
   async poll(reader: RegisterReader, now: () => number = Date.now): Promise<Reading> {
-    const ts = now();
+    let ts: number | undefined;
     const values: Record<string, PointValue> = {};
     const errors: Record<string, string> = {};
     for (const block of this.blocks) {
       try {
         const data = await reader.read(block.unitId, block.area, block.address, block.count);
         if (data.length < block.count) throw new Error(`device returned ${data.length} of ${block.count} values`);
+        ts = now();
         for (const [name, value] of decodeBlock(block, data)) {
           // NaN/Infinity is how many devices mark a float "not available": not a good reading
           if (typeof value === 'number' && !Number.isFinite(value)) errors[name] = `the device returned ${value}`;
@@ -39,7 +45,7 @@ export class ModbusPoller {
         for (const p of block.points) errors[p.name] = errorText(err);
       }
     }
-    return { ts, values, errors };
+    return { ts: ts ?? now(), values, errors };
   }
 
   /** Units by point name, for the output messages. */
