@@ -165,6 +165,8 @@ export class MqttConnection extends SharedConnection {
   private readonly subscriptions = new Map<string, Subscription>();
   /** filters to drop at the broker, sent at the next connect when the link is down now */
   private readonly pendingUnsubscribes = new Set<string>();
+  /** filters the broker acknowledged since the last connect */
+  private readonly acknowledged = new Set<string>();
   readonly clientId: string;
   readonly stats = { connects: 0, messages: 0, reconnectAttempts: 0 };
 
@@ -219,6 +221,7 @@ export class MqttConnection extends SharedConnection {
     this.client = client;
     client.on('connect', () => {
       this.stats.connects++;
+      this.acknowledged.clear();
       this.linkUp();
       // SUBSCRIBE is idempotent: sending every filter on each connect also covers filters added while the link
       // was down and a broker that kept only part of a persistent session
@@ -230,6 +233,7 @@ export class MqttConnection extends SharedConnection {
       this.emit('clientError', err);
     });
     client.on('close', () => {
+      this.acknowledged.clear();
       if (this.stopped || this.client !== client) return;
       this.scheduleReconnect(this.lastError || 'connection closed');
     });
@@ -267,10 +271,26 @@ export class MqttConnection extends SharedConnection {
   }
 
   private sendSubscribe(filter: string, qos: QoS): void {
-    this.client?.subscribe(filter, { qos }, (err, granted) => {
+    const client = this.client;
+    client?.subscribe(filter, { qos }, (err, granted) => {
       const refused = granted?.find((g) => g.qos === 128);
       if (err || refused) this.emit('subscribeError', filter, err ? errorText(err) : 'refused by the broker');
+      else if (client === this.client && this.connected) {
+        this.acknowledged.add(filter);
+        this.emit('subscribed', filter);
+      }
     });
+  }
+
+  /** The broker acknowledged this filter on the current connection: messages published from now on arrive. */
+  isSubscribed(filter: string): boolean {
+    return this.acknowledged.has(filter);
+  }
+
+  /** Every filter in use is acknowledged on the current connection. */
+  get allSubscribed(): boolean {
+    for (const filter of this.subscriptions.keys()) if (!this.acknowledged.has(filter)) return false;
+    return this.connected;
   }
 
   /**
@@ -299,6 +319,7 @@ export class MqttConnection extends SharedConnection {
       current.handlers.delete(handler);
       if (current.handlers.size === 0) {
         this.subscriptions.delete(filter);
+        this.acknowledged.delete(filter);
         if (!removed && !this.options.clean) return;
         if (this.connected) this.client?.unsubscribe(filter);
         else this.pendingUnsubscribes.add(filter);
