@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import ModbusRTU from 'modbus-serial';
-import { REPO } from '../support/installed';
+import { REPO, SETUP_TIMEOUT_MS } from '../support/installed';
 import { freePort, portInUse, waitFor } from '../../scripts/lib/net-util';
 
 const DEMO = path.join(REPO, 'build', 'scripts', 'demo.js');
@@ -23,7 +23,8 @@ function startDemo(env: Record<string, string>): Demo {
 }
 
 describe('e2e: the demo gateway (npm start)', function () {
-  this.timeout(120_000);
+  // starting Node-RED, the broker, the device and the models takes most of it: sized for a loaded machine
+  this.timeout(SETUP_TIMEOUT_MS);
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-demo-'));
   after(() => fs.rmSync(userDir, { recursive: true, force: true }));
 
@@ -35,7 +36,7 @@ describe('e2e: the demo gateway (npm start)', function () {
       EDGE_DEMO_USER_DIR: userDir,
     });
     try {
-      await waitFor(() => demo.output().includes('Edge Intelligence demo is running'), 'the banner', 60_000);
+      await waitFor(() => demo.output().includes('Edge Intelligence demo is running'), 'the banner', 300_000);
       assert.match(demo.output(), new RegExp(`Node-RED editor +http://127\\.0\\.0\\.1:${ports.editor}/`));
       assert.match(demo.output(), /\(demo flow deployed\)/);
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, Browser, Page } from 'playwright-core';
-import { installedUserDir, REPO } from '../support/installed';
+import { installedUserDir, REPO, SETUP_TIMEOUT_MS } from '../support/installed';
 import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
 import { PumpDevice } from '../../scripts/lib/pump';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
@@ -25,7 +25,8 @@ describe('e2e: the editor in headless Chromium', function () {
   const problems: string[] = [];
   let userDir: string;
 
-  before(async () => {
+  before(async function () {
+    this.timeout(SETUP_TIMEOUT_MS);
     userDir = await installedUserDir();
     broker = await startAedes(await freePort());
     pump = new PumpDevice(5, 100);
@@ -36,7 +37,7 @@ describe('e2e: the editor in headless Chromium', function () {
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
     await page.goto(`${red.url}/`);
-    await page.waitForSelector('.red-ui-palette-node[data-palette-type="edge-sensor"]', { timeout: 60_000 });
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="edge-sensor"]', { timeout: 300_000 });
   });
 
   after(async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { installedUserDir, installedFiles, PACKAGE } from '../support/installed';
+import { installedUserDir, installedFiles, PACKAGE, SETUP_TIMEOUT_MS } from '../support/installed';
 import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { PumpDevice, PUMP_POINTS } from '../../scripts/lib/pump';
@@ -25,6 +25,7 @@ describe('e2e: the packed package in a Node-RED process', function () {
   const log = () => fs.readFileSync(path.join(userDir, 'node-red.log'), 'utf8');
 
   before(async function () {
+    this.timeout(SETUP_TIMEOUT_MS);
     userDir = await installedUserDir();
     broker = await startAedes(await freePort());
     // registers refreshed once an hour: a poll reads the holding and input blocks in two requests, which must agree
@@ -101,7 +102,7 @@ describe('e2e: the packed package in a Node-RED process', function () {
     try {
       await red.deploy([
         { id: 'tab', type: 'tab', label: 'e2e' },
-        { id: 'dev', type: 'edge-modbus-device', transport: 'tcp', host: '127.0.0.1', port: pump.device.port, unitId: 1, timeout: 500 },
+        { id: 'dev', type: 'edge-modbus-device', transport: 'tcp', host: '127.0.0.1', port: pump.device.port, unitId: 1, timeout: 2000 },
         { id: 'core-broker', type: 'mqtt-broker', broker: '127.0.0.1', port: String(broker.port), protocolVersion: '4', keepalive: '60', cleansession: true },
         { id: 'modbus', type: 'edge-sensor', z: 'tab', source: 'modbus', device: 'dev', topic: 'e2e/pump', interval: 0.2, outputMode: 'object', onFailure: 'quality', points: PUMP_POINTS, x: 100, y: 40, wires: [['json']] },
         { id: 'sim', type: 'edge-sensor', z: 'tab', source: 'simulator', topic: 'e2e/sim', interval: 0.2, seed: 1, outputMode: 'object',
@@ -137,7 +138,7 @@ describe('e2e: the packed package in a Node-RED process', function () {
     try {
       await red.deploy([
         { id: 'tab', type: 'tab', label: 'infer' },
-        { id: 'dev', type: 'edge-modbus-device', transport: 'tcp', host: '127.0.0.1', port: pump.device.port, unitId: 1, timeout: 500 },
+        { id: 'dev', type: 'edge-modbus-device', transport: 'tcp', host: '127.0.0.1', port: pump.device.port, unitId: 1, timeout: 2000 },
         { id: 'mdl', type: 'edge-model', source: 'store', model: 'pump-anomaly', storeDir: '', pollInterval: '1' },
         { id: 'core-broker', type: 'mqtt-broker', broker: '127.0.0.1', port: String(broker.port), protocolVersion: '4', keepalive: '60', cleansession: true },
         { id: 'modbus', type: 'edge-sensor', z: 'tab', source: 'modbus', device: 'dev', topic: 'e2e/pump', interval: 0.05, outputMode: 'object', onFailure: 'quality', points: PUMP_POINTS, x: 100, y: 40, wires: [['agg']] },

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { decodePublish, Envelope } from '../../nodes/core/uplink-batch';
-import { installedUserDir } from '../support/installed';
+import { installedUserDir, SETUP_TIMEOUT_MS } from '../support/installed';
 import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
 import { Mosquitto } from '../../scripts/lib/mosquitto';
 import { delay, freePort, waitFor } from '../../scripts/lib/net-util';
@@ -136,7 +136,8 @@ describe('e2e: edge-uplink with mosquitto and Node-RED processes', function () {
   const produce = (count: number, from = 0, size = 0) => red!.api('POST', '/produce', { count, from, size });
   const log = () => fs.readFileSync(path.join(userDir, 'node-red.log'), 'utf8');
 
-  before(async () => {
+  before(async function () {
+    this.timeout(SETUP_TIMEOUT_MS);
     userDir = await installedUserDir();
     redPort = await freePort();
   });

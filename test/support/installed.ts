@@ -8,6 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
+/**
+ * The limit for slow set-up steps (installing the packed package compiles better-sqlite3; starting Node-RED and
+ * Chromium), sized for a 2-core machine busy with other work: they take about a minute on an idle one.
+ */
+export const SETUP_TIMEOUT_MS = 15 * 60_000;
 export const PACKAGE = '@edge-intelligence/node-red-nodes';
 let installed: Promise<string> | undefined;
 
