@@ -3,9 +3,9 @@
  * pass-through node; the cost per sample at window length 10 against 10,000; and the data reduction of the demo's
  * pump stream with a 10 s window.
  */
-import { StreamWindows, WindowOptions, roundStats } from '../nodes/core/windowing';
-import { StatisticKey } from '../nodes/core/window-stats';
-import { Simulator } from '../nodes/core/simulator';
+import { StreamWindows, WindowOptions, roundStats } from '../nodes/core/streams/windowing';
+import { StatisticKey } from '../nodes/core/streams/window-stats';
+import { Simulator } from '../nodes/core/sensor/simulator';
 import { waitFor } from '../scripts/lib/net-util';
 import { deploy, node } from './runtime';
 import { figure, Figure, median } from './report';

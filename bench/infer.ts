@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ModelStore, sha256Hex } from '../nodes/core/model-store';
+import { ModelStore, sha256Hex } from '../nodes/core/models/model-store';
 import { buildZoo, BuiltModel } from '../scripts/lib/model-zoo';
 import { decodeModel, ELEM, encodeModel, GraphBuilder } from '../scripts/lib/onnx-graph';
 import { compressionReport } from '../scripts/models';

@@ -5,7 +5,7 @@
 import ModbusRTU from 'modbus-serial';
 import { SimulatedModbusDevice } from '../scripts/lib/modbus-device';
 import { PUMP_POINTS } from '../scripts/lib/pump';
-import { planReads, decodeBlock, pointWidth } from '../nodes/core/modbus-registers';
+import { planReads, decodeBlock, pointWidth } from '../nodes/core/sensor/modbus-registers';
 import { freePort, waitFor } from '../scripts/lib/net-util';
 import { deploy, node } from './runtime';
 import { figure, Figure, median } from './report';

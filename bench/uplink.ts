@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { Mosquitto } from '../scripts/lib/mosquitto';
 import { waitFor } from '../scripts/lib/net-util';
-import { decodePublish } from '../nodes/core/uplink-batch';
+import { decodePublish } from '../nodes/core/uplink/uplink-batch';
 import { deploy, node, STATE_DIR } from './runtime';
 import { figure, Figure, median } from './report';
 
@@ -161,7 +161,7 @@ async function drainRate(mosquitto: Mosquitto, count: number): Promise<number> {
  */
 function rssChild(file: string, backlog: number): Promise<number> {
   const script = `
-    const { DurableQueue } = require(${JSON.stringify(require.resolve('../nodes/core/durable-queue'))});
+    const { DurableQueue } = require(${JSON.stringify(require.resolve('../nodes/core/uplink/durable-queue'))});
     const q = new DurableQueue(${JSON.stringify(file)}, { durability: 'os', maxBytes: 0, maxAgeMs: 0, onFull: 'drop-oldest' });
     const body = JSON.stringify(${JSON.stringify(reading(0))});
     const records = (n) => Array.from({ length: n }, () => ({ topic: '${TOPIC}', ts: Date.now(), body }));
@@ -169,7 +169,7 @@ function rssChild(file: string, backlog: number): Promise<number> {
     q.close();
   `;
   const measure = `
-    const { DurableQueue } = require(${JSON.stringify(require.resolve('../nodes/core/durable-queue'))});
+    const { DurableQueue } = require(${JSON.stringify(require.resolve('../nodes/core/uplink/durable-queue'))});
     const q = new DurableQueue(${JSON.stringify(file)}, { durability: 'os', maxBytes: 0, maxAgeMs: 0, onFull: 'drop-oldest' });
     const body = JSON.stringify(${JSON.stringify(reading(0))});
     const queued = q.queued;

@@ -21,7 +21,7 @@ import { LinkProxy } from './lib/link-proxy';
 import { PumpDevice } from './lib/pump';
 import { startNodeRed, NodeRedProcess } from './lib/node-red-process';
 import { portInUse } from './lib/net-util';
-import { ModelStore } from '../nodes/core/model-store';
+import { ModelStore } from '../nodes/core/models/model-store';
 import { buildZoo, referenceOutput, Zoo } from './lib/model-zoo';
 import { decodeModel, encodeModel } from './lib/onnx-graph';
 import { KeyPair, loadPrivateKey, makeKeyPair, packageModel, RegistryServer, saveKeyPair } from './lib/registry';

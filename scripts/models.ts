@@ -23,8 +23,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ModelManifest } from '../nodes/core/model-manifest';
-import { ModelStore, sha256Hex } from '../nodes/core/model-store';
+import { ModelManifest } from '../nodes/core/models/model-manifest';
+import { ModelStore, sha256Hex } from '../nodes/core/models/model-store';
 import { compare, prune, quantizeDynamic, Variant } from './lib/compress';
 import { buildZoo, HeldOut } from './lib/model-zoo';
 import mqtt from 'mqtt';

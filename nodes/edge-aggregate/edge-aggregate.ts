@@ -4,14 +4,15 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { guarded, nodeKit } from '../kit/node-kit';
-import { StreamWindows, WindowKind, WindowOptions, WindowResult, roundStats, validateWindow } from '../core/windowing';
-import { StatisticKey, validateStatistics } from '../core/window-stats';
-import { featureVector, FeatureOptions, FeatureSource, FeatureLayout } from '../core/features';
-import { StreamTable } from '../core/stream-table';
-import { getPath, parsePath, streamKey, toSample } from '../core/payload';
-import { toInt, toNumber } from '../core/config-handles';
-import { errorBadge, shortText, StatusThrottle } from '../core/status';
-import { errorText } from '../core/errors';
+import { StreamWindows, WindowKind, WindowOptions, WindowResult, roundStats, validateWindow } from '../core/streams/windowing';
+import { StatisticKey, validateStatistics } from '../core/streams/window-stats';
+import { featureVector, FeatureOptions, FeatureSource, FeatureLayout } from '../core/streams/features';
+import { StreamTable } from '../core/shared/stream-table';
+import { getPath, parsePath, streamKey } from '../core/shared/message';
+import { toSample } from '../core/streams/sample';
+import { toInt, toNumber } from '../core/shared/fields';
+import { errorBadge, shortText, StatusThrottle } from '../core/shared/status';
+import { errorText } from '../core/shared/errors';
 
 interface AggregateDef extends NodeDef {
   key: string;

@@ -7,12 +7,13 @@
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { guarded, nodeKit } from '../kit/node-kit';
-import { AlarmConfig, AlarmRecord, AlarmSet, commandFrom, validateAlarms } from '../core/alarm-set';
-import { RuleKind } from '../core/alarm-rules';
-import { loadJson, saveJson, writableDirProblem } from '../core/json-store';
-import { StateSettings, stateDir, toInt, toNumber } from '../core/config-handles';
-import { errorBadge, shortText, StatusBadge } from '../core/status';
-import { errorText } from '../core/errors';
+import { AlarmConfig, AlarmRecord, AlarmSet, commandFrom, validateAlarms } from '../core/alarms/alarm-set';
+import { RuleKind } from '../core/alarms/alarm-rules';
+import { loadJson, saveJson, writableDirProblem } from '../core/shared/json-store';
+import { StateSettings, stateDir } from '../core/shared/state-dir';
+import { toInt, toNumber } from '../core/shared/fields';
+import { errorBadge, shortText, StatusBadge } from '../core/shared/status';
+import { errorText } from '../core/shared/errors';
 
 interface AlarmDef extends NodeDef {
   alarms: Array<Record<string, unknown>>;

@@ -4,12 +4,12 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { guarded, nodeKit } from '../kit/node-kit';
-import { FilterOptions, StreamFilter, validateFilter, Quality } from '../core/filter';
-import { StreamTable } from '../core/stream-table';
-import { getPath, parsePath, streamKey } from '../core/payload';
-import { toInt, toNumber } from '../core/config-handles';
-import { errorBadge, shortText, StatusThrottle, formatValue } from '../core/status';
-import { errorText } from '../core/errors';
+import { FilterOptions, StreamFilter, validateFilter, Quality } from '../core/streams/filter';
+import { StreamTable } from '../core/shared/stream-table';
+import { getPath, parsePath, streamKey } from '../core/shared/message';
+import { toInt, toNumber } from '../core/shared/fields';
+import { errorBadge, shortText, StatusThrottle, formatValue } from '../core/shared/status';
+import { errorText } from '../core/shared/errors';
 
 interface FilterDef extends NodeDef {
   key: string;

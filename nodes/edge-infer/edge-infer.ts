@@ -5,14 +5,15 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { guarded, nodeKit } from '../kit/node-kit';
-import { InferenceEngine, ModelSource, OutputError, SwapError } from '../core/inference-engine';
-import { engineOptions, InferSettings } from '../core/infer-settings';
-import { ModelHandle } from '../core/model-binding';
-import { OverflowError } from '../core/batch-scheduler';
-import { ModelLoadError, SessionPool } from '../core/session-pool';
-import { errorBadge, shortText, STATUS_MAX, StatusThrottle } from '../core/status';
-import { errorText } from '../core/errors';
-import { InputError } from '../core/tensor-map';
+import { InferenceEngine, OutputError, SwapError } from '../core/inference/inference-engine';
+import { ModelSource } from '../core/models/model-manifest';
+import { engineOptions, InferSettings } from '../core/inference/infer-settings';
+import { ModelHandle } from '../core/models/model-binding';
+import { OverflowError } from '../core/inference/batch-scheduler';
+import { ModelLoadError, SessionPool } from '../core/inference/session-pool';
+import { errorBadge, shortText, STATUS_MAX, StatusThrottle } from '../core/shared/status';
+import { errorText } from '../core/shared/errors';
+import { InputError } from '../core/inference/tensor-map';
 
 interface InferDef extends NodeDef, InferSettings {
   model: string;

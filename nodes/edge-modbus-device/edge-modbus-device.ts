@@ -5,10 +5,11 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import {
   ModbusConnection, ModbusConnectionOptions, parseUnitTimeouts, validateModbusOptions,
-} from '../core/modbus-connection';
-import { ConnectionState } from '../core/status';
-import { ModbusDeviceHandle, statusFeed, toInt } from '../core/config-handles';
-import { errorText } from '../core/errors';
+} from '../core/connections/modbus-connection';
+import { ConnectionState } from '../core/shared/status';
+import { ModbusDeviceHandle, statusFeed } from '../core/connections/config-handles';
+import { toInt } from '../core/shared/fields';
+import { errorText } from '../core/shared/errors';
 
 interface DeviceDef extends NodeDef {
   transport: string;

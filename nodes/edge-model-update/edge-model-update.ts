@@ -9,16 +9,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { guarded, nodeKit } from '../kit/node-kit';
-import { MqttBrokerHandle, StateSettings, stateDir } from '../core/config-handles';
-import { ModelHandle } from '../core/model-binding';
-import { ModelUpdater, UpdateReport } from '../core/model-updater';
-import { packageVersion } from '../core/package-info';
-import { parseTrustedKeys } from '../core/update-manifest';
-import { DirectorySource, HttpManifestSource, Offer } from '../core/update-sources';
-import { UpdateSettings, updateOptions } from '../core/update-settings';
-import { shortText, StatusThrottle } from '../core/status';
-import { errorText } from '../core/errors';
-import { writableDirProblem } from '../core/json-store';
+import { MqttBrokerHandle } from '../core/connections/config-handles';
+import { StateSettings, stateDir } from '../core/shared/state-dir';
+import { ModelHandle } from '../core/models/model-binding';
+import { ModelUpdater, UpdateReport } from '../core/updates/model-updater';
+import { packageVersion } from '../core/shared/package-info';
+import { parseTrustedKeys } from '../core/updates/update-manifest';
+import { DirectorySource, HttpManifestSource, Offer } from '../core/updates/update-sources';
+import { UpdateSettings, updateOptions } from '../core/updates/update-settings';
+import { shortText, StatusThrottle } from '../core/shared/status';
+import { errorText } from '../core/shared/errors';
+import { writableDirProblem } from '../core/shared/json-store';
 
 interface UpdateDef extends NodeDef, UpdateSettings {
   model: string;

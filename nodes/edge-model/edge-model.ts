@@ -4,10 +4,10 @@
  */
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { defaultStoreDir, FileModel, ModelHandle, ModelSettings, StoreModel, unusableModel } from '../core/model-binding';
-import { isSafeName } from '../core/model-manifest';
-import { ModelStore } from '../core/model-store';
-import { toInt } from '../core/config-handles';
+import { defaultStoreDir, FileModel, ModelHandle, ModelSettings, StoreModel, unusableModel } from '../core/models/model-binding';
+import { isSafeName } from '../core/models/model-manifest';
+import { ModelStore } from '../core/models/model-store';
+import { toInt } from '../core/shared/fields';
 
 interface ModelDef extends NodeDef {
   source: string;

@@ -3,10 +3,11 @@
  * its state through `onStatus`.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { MqttConnection, MqttConnectionOptions, redactUrl, validateMqttOptions, QoS } from '../core/mqtt-connection';
-import { ConnectionState } from '../core/status';
-import { MqttBrokerHandle, statusFeed, toInt } from '../core/config-handles';
-import { errorText } from '../core/errors';
+import { MqttConnection, MqttConnectionOptions, redactUrl, validateMqttOptions, QoS } from '../core/connections/mqtt-connection';
+import { ConnectionState } from '../core/shared/status';
+import { MqttBrokerHandle, statusFeed } from '../core/connections/config-handles';
+import { toInt } from '../core/shared/fields';
+import { errorText } from '../core/shared/errors';
 
 interface BrokerDef extends NodeDef {
   url: string;

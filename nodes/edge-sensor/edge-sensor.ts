@@ -4,8 +4,8 @@
  */
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import { guarded, nodeKit } from '../kit/node-kit';
-import { errorBadge, StatusThrottle } from '../core/status';
-import { errorText } from '../core/errors';
+import { errorBadge, StatusThrottle } from '../core/shared/status';
+import { errorText } from '../core/shared/errors';
 import { SensorDef, SensorContext, Source, SendFn, DoneFn } from './source';
 import { createMqttSource } from './mqtt-source';
 import { createModbusSource } from './modbus-source';

@@ -1,11 +1,12 @@
 /** edge-sensor, Modbus source: polls a register map through the shared edge-modbus-device connection. */
 import type { Node, NodeMessageInFlow } from 'node-red';
-import { ModbusDeviceHandle, toInt, toNumber } from '../core/config-handles';
-import { PointDefinition, validateRegisterMap } from '../core/modbus-registers';
-import { ModbusPoller } from '../core/modbus-poller';
-import { readingQuality, Reading } from '../core/sensor-output';
-import { errorBadge, formatValue, shortText, StatusBadge } from '../core/status';
-import { errorText } from '../core/errors';
+import { ModbusDeviceHandle } from '../core/connections/config-handles';
+import { toInt, toNumber } from '../core/shared/fields';
+import { PointDefinition, validateRegisterMap } from '../core/sensor/modbus-registers';
+import { ModbusPoller } from '../core/sensor/modbus-poller';
+import { readingQuality, Reading } from '../core/sensor/sensor-output';
+import { errorBadge, formatValue, shortText, StatusBadge } from '../core/shared/status';
+import { errorText } from '../core/shared/errors';
 import { emitReading, intervalMs, outputSettings, SensorContext, Source, SendFn, DoneFn } from './source';
 
 /** Editor rows carry strings; the register map wants numbers (and nothing for empty optional cells). */

@@ -1,10 +1,12 @@
 /** edge-sensor, MQTT source: a subscription on the shared edge-mqtt-broker connection. */
 import type { Node, NodeMessage } from 'node-red';
-import { MqttBrokerHandle, toInt } from '../core/config-handles';
-import { QoS, validateTopicFilter } from '../core/mqtt-connection';
-import { extractMeasurement, parsePath, parsePayload, PayloadFormat, ExtractOptions, Result, Extracted } from '../core/payload';
-import { errorBadge, formatValue, shortText, StatusBadge } from '../core/status';
-import { errorText } from '../core/errors';
+import { MqttBrokerHandle } from '../core/connections/config-handles';
+import { toInt } from '../core/shared/fields';
+import { QoS, validateTopicFilter } from '../core/connections/mqtt-connection';
+import { extractMeasurement, parsePayload, PayloadFormat, ExtractOptions, Extracted } from '../core/sensor/payload';
+import { parsePath, Result } from '../core/shared/message';
+import { errorBadge, formatValue, shortText, StatusBadge } from '../core/shared/status';
+import { errorText } from '../core/shared/errors';
 import { SensorContext, Source } from './source';
 
 const FORMATS: PayloadFormat[] = ['auto', 'json', 'number', 'string'];

@@ -1,9 +1,9 @@
 /** edge-sensor, simulator source: seeded synthetic channels for building and testing flows without hardware. */
 import type { NodeMessageInFlow } from 'node-red';
-import { toInt, toNumber } from '../core/config-handles';
-import { AnomalySpec, ChannelSpec, Simulator, validateChannels } from '../core/simulator';
-import { formatValue, shortText } from '../core/status';
-import { errorText } from '../core/errors';
+import { toInt, toNumber } from '../core/shared/fields';
+import { AnomalySpec, ChannelSpec, Simulator, validateChannels } from '../core/sensor/simulator';
+import { formatValue, shortText } from '../core/shared/status';
+import { errorText } from '../core/shared/errors';
 import { emitReading, intervalMs, outputSettings, SensorContext, Source, SendFn } from './source';
 
 const NUMERIC_CHANNEL_FIELDS = ['base', 'amplitude', 'periodS', 'noise', 'drift', 'decimals'] as const;

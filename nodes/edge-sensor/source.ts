@@ -3,10 +3,10 @@
  * reading becomes output messages.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { StatusThrottle } from '../core/status';
-import { FailurePolicy, OutputMode, Reading, readingMessages, describeFailures } from '../core/sensor-output';
-import { PointDefinition } from '../core/modbus-registers';
-import { AnomalySpec, ChannelSpec } from '../core/simulator';
+import { StatusThrottle } from '../core/shared/status';
+import { FailurePolicy, OutputMode, Reading, readingMessages, describeFailures } from '../core/sensor/sensor-output';
+import { PointDefinition } from '../core/sensor/modbus-registers';
+import { AnomalySpec, ChannelSpec } from '../core/sensor/simulator';
 
 export interface SensorDef extends NodeDef {
   source: string;

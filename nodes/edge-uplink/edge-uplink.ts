@@ -6,12 +6,13 @@
  */
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { MqttBrokerHandle, StateSettings, stateDir } from '../core/config-handles';
-import { DropEvent } from '../core/durable-queue';
-import { writableDirProblem } from '../core/json-store';
-import { Uplink } from '../core/uplink';
-import { UplinkSettings, uplinkOptions } from '../core/uplink-settings';
-import { shortText } from '../core/status';
+import { MqttBrokerHandle } from '../core/connections/config-handles';
+import { StateSettings, stateDir } from '../core/shared/state-dir';
+import { DropEvent } from '../core/uplink/durable-queue';
+import { writableDirProblem } from '../core/shared/json-store';
+import { Uplink } from '../core/uplink/uplink';
+import { UplinkSettings, uplinkOptions } from '../core/uplink/uplink-settings';
+import { shortText } from '../core/shared/status';
 import { DoneFn, guarded, nodeKit, SendFn } from '../kit/node-kit';
 
 interface UplinkDef extends NodeDef, UplinkSettings {

@@ -4,8 +4,8 @@
  * which reaches Catch nodes, plus a red status). Nothing here decides anything a core module could.
  */
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { errorText, KeyedError } from '../core/errors';
-import { errorBadge, shortText, StatusBadge, StatusThrottle } from '../core/status';
+import { errorText, KeyedError } from '../core/shared/errors';
+import { errorBadge, shortText, StatusBadge, StatusThrottle } from '../core/shared/status';
 
 export type SendFn = (msg: NodeMessage | Array<NodeMessage | null>) => void;
 export type DoneFn = (err?: Error) => void;

@@ -7,7 +7,7 @@
 import zlib from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { ModelManifest } from '../../nodes/core/model-manifest';
+import { ModelManifest } from '../../nodes/core/models/model-manifest';
 import { decodeModel, dimsOf, ELEM, encodeModel, floatData, floatTensor, int8Tensor } from './onnx-graph';
 import { argmax } from './train';
 

@@ -3,7 +3,7 @@
  * with the suite's own encoder, plus fault injection (dead units, exceptions, slow answers).
  */
 import { ServerSerial, ServerTCP } from 'modbus-serial';
-import { encodePoint, PointDefinition, PointValue } from '../../nodes/core/modbus-registers';
+import { encodePoint, PointDefinition, PointValue } from '../../nodes/core/sensor/modbus-registers';
 
 export interface ModbusFault {
   /** unit ids that never answer (the request times out) */

@@ -4,8 +4,8 @@
  *   pump-classifier  an MLP 8-32-16-4 with softmax: normal / bearing / cavitation / stuck-sensor
  *   pump-linear      the same task with ai.onnx.ml LinearClassifier (int64 label + probabilities)
  */
-import { ModelManifest } from '../../nodes/core/model-manifest';
-import { sha256Hex } from '../../nodes/core/model-store';
+import { ModelManifest } from '../../nodes/core/models/model-manifest';
+import { sha256Hex } from '../../nodes/core/models/model-store';
 import { ELEM, GraphBuilder, int64Tensor } from './onnx-graph';
 import { PUMP_CLASSES, PUMP_FEATURES, pumpWindows } from './pump-data';
 import { accuracy, fitStandardizer, fitWhitening, mahalanobis, Network, predict, quantile, standardize, trainClassifier } from './train';

@@ -4,7 +4,7 @@
  * faults injected into some windows. Each window becomes the feature vector edge-aggregate emits:
  * mean and stddev (population) of each channel, channel-major.
  */
-import { seededRandom, Simulator } from '../../nodes/core/simulator';
+import { seededRandom, Simulator } from '../../nodes/core/sensor/simulator';
 import { PUMP_CHANNELS } from './pump';
 
 export const FEATURE_CHANNELS = ['vibration', 'temperature', 'pressure', 'speed'];

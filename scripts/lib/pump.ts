@@ -2,8 +2,8 @@
  * The demo's pump: a Modbus TCP device whose registers follow a simulated physical process with noise, slow
  * drift and recurring faults (a bearing episode: vibration and temperature rise; pressure dips; a stuck sensor).
  */
-import { PointDefinition } from '../../nodes/core/modbus-registers';
-import { AnomalySpec, ChannelSpec, Simulator } from '../../nodes/core/simulator';
+import { PointDefinition } from '../../nodes/core/sensor/modbus-registers';
+import { AnomalySpec, ChannelSpec, Simulator } from '../../nodes/core/sensor/simulator';
 import { SimulatedModbusDevice } from './modbus-device';
 
 /** The pump's register map, as a user would type it into edge-sensor. */

@@ -12,9 +12,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { ModelManifest } from '../../nodes/core/model-manifest';
-import { sha256Hex } from '../../nodes/core/model-store';
-import { publicKeyText, signManifest, SignedManifest, UpdateManifest, ValidationSample } from '../../nodes/core/update-manifest';
+import { ModelManifest } from '../../nodes/core/models/model-manifest';
+import { sha256Hex } from '../../nodes/core/models/model-store';
+import { publicKeyText, signManifest, SignedManifest, UpdateManifest, ValidationSample } from '../../nodes/core/updates/update-manifest';
 
 export interface KeyPair {
   keyId: string;

@@ -3,7 +3,7 @@
  * score, and a softmax network (no hidden layer: multinomial logistic regression) trained with Adam on
  * mini-batches. Deterministic for a seed.
  */
-import { gaussian, seededRandom } from '../../nodes/core/simulator';
+import { gaussian, seededRandom } from '../../nodes/core/sensor/simulator';
 
 export interface Standardizer {
   mean: number[];

@@ -7,7 +7,7 @@ import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { PumpDevice, PUMP_POINTS } from '../../scripts/lib/pump';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
-import { ModelStore } from '../../nodes/core/model-store';
+import { ModelStore } from '../../nodes/core/models/model-store';
 import { asVersion, model } from '../support/models';
 
 const TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-model'];

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { decodePublish, Envelope } from '../../nodes/core/uplink-batch';
+import { decodePublish, Envelope } from '../../nodes/core/uplink/uplink-batch';
 import { installedUserDir, SETUP_TIMEOUT_MS } from '../support/installed';
 import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
 import { Mosquitto } from '../../scripts/lib/mosquitto';

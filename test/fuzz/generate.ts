@@ -4,7 +4,7 @@
  * nesting, throwing getters and toJSON), topics MQTT cannot carry, and bogus commands. Seeded: a failure names
  * its seed and message number, and the same seed makes the same messages.
  */
-import { seededRandom } from '../../nodes/core/simulator';
+import { seededRandom } from '../../nodes/core/sensor/simulator';
 
 // built once: the large values are shared between messages (a 10 MB string per message would test the machine)
 const HUGE_STRING = 'x'.repeat(10 * 1024 * 1024);

@@ -5,8 +5,8 @@
  * of bounded length; afterwards the node must still do its job. A failure prints the seed and message number.
  */
 import assert from 'node:assert/strict';
-import { ModelStore } from '../../nodes/core/model-store';
-import { ERROR_TEXT_MAX } from '../../nodes/core/errors';
+import { ModelStore } from '../../nodes/core/models/model-store';
+import { ERROR_TEXT_MAX } from '../../nodes/core/shared/errors';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
 import { helper, lastStatus, load, messages, record, recorder, runtimeWithStateDir } from '../support/red';

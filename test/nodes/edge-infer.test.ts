@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ModelStore } from '../../nodes/core/model-store';
+import { ModelStore } from '../../nodes/core/models/model-store';
 import { referenceOutput } from '../../scripts/lib/model-zoo';
 import { argmax } from '../../scripts/lib/train';
 import { delay, waitFor } from '../../scripts/lib/net-util';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { ModelStore } from '../../nodes/core/model-store';
+import { ModelStore } from '../../nodes/core/models/model-store';
 import { decodeModel, encodeModel } from '../../scripts/lib/onnx-graph';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { freePort, waitFor } from '../../scripts/lib/net-util';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { decodePublish, Envelope } from '../../nodes/core/uplink-batch';
+import { decodePublish, Envelope } from '../../nodes/core/uplink/uplink-batch';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
 import { makeTls, Mosquitto } from '../../scripts/lib/mosquitto';

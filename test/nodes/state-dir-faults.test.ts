@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DurableQueue } from '../../nodes/core/durable-queue';
+import { DurableQueue } from '../../nodes/core/uplink/durable-queue';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
 import { errors, helper, lastStatus, load, recorder, runtimeWithStateDir } from '../support/red';

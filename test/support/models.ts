@@ -5,10 +5,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ModelManifest } from '../../nodes/core/model-manifest';
+import { ModelManifest } from '../../nodes/core/models/model-manifest';
 import { buildZoo, BuiltModel, Zoo } from '../../scripts/lib/model-zoo';
 import { ELEM, GraphBuilder } from '../../scripts/lib/onnx-graph';
-import { sha256Hex } from '../../nodes/core/model-store';
+import { sha256Hex } from '../../nodes/core/models/model-store';
 
 let zoo: Zoo | undefined;
 let dir: string | undefined;

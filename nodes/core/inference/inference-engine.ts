@@ -1,0 +1,298 @@
+/**
+ * One inference node's engine: maps payloads to tensors, admits them through the batch scheduler, runs them on
+ * the current model and post-processes the outputs.
+ *
+ * Hot swap: a new version is loaded and warmed up while the current one keeps serving; only when it passed does
+ * traffic switch. Messages already mapped for the old version finish on it; the old session is given back when
+ * its last message is done. A version that fails to load or to warm up is refused and the old one keeps serving.
+ */
+import { EventEmitter } from 'node:events';
+import * as ort from 'onnxruntime-node';
+import { BatchScheduler, OverflowPolicy, SchedulerCounters } from './batch-scheduler';
+import { ModelManifest, ModelSource, TensorInfo } from '../models/model-manifest';
+import { checkPostOptions, pickOutput, PostOptions, postprocess } from './postprocess';
+import { SessionLease, SessionPool, SessionSettings } from './session-pool';
+import { Feed, hasBatchDim, InputError, isSupportedType, MappedInput, mapInput, MappingOptions, mergeInputs, NanPolicy, OutputTensor, shapeText, splitOutputs } from './tensor-map';
+
+
+export interface EngineOptions extends SessionSettings {
+  post: PostOptions;
+  nan: NanPolicy;
+  maxValues: number;
+  maxBatch: number;
+  maxWaitMs: number;
+  concurrency: number;
+  queueLimit: number;
+  overflow: OverflowPolicy;
+}
+
+export interface InferenceInfo {
+  model: string;
+  version: string;
+  /** time in the model for the batch this message ran in */
+  latencyMs: number;
+  /** time spent waiting in the queue */
+  queueMs: number;
+  /** messages in the batch */
+  batch: number;
+}
+
+export interface InferenceResult {
+  payload: unknown;
+  inference: InferenceInfo;
+}
+
+/** A loaded, warmed-up version with the users still on it. */
+interface Served {
+  id: number;
+  source: ModelSource;
+  lease: SessionLease;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  post: PostOptions;
+  mapping: Omit<MappingOptions, 'payloadFeatures'>;
+  /** whether this model's outputs follow the batch dimension (found out at warm-up) */
+  batchable: boolean;
+  users: number;
+  retired: boolean;
+}
+
+interface Job {
+  served: Served;
+  input: MappedInput;
+  enqueuedAt: number;
+}
+
+/** The model ran but its answer for this message is not a number (NaN or infinity). */
+export class OutputError extends Error {}
+
+export class SwapError extends Error {
+  /** true when the version itself is at fault (not the node's settings), so the store should mark it bad */
+  constructor(message: string, readonly modelFault = true) {
+    super(message);
+  }
+}
+
+export function toOrt(feeds: Record<string, Feed>): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {};
+  for (const [name, f] of Object.entries(feeds)) out[name] = new ort.Tensor(f.type as 'float32', f.data as Float32Array, f.dims);
+  return out;
+}
+
+export function fromOrt(results: ort.InferenceSession.OnnxValueMapType): Record<string, OutputTensor> {
+  const out: Record<string, OutputTensor> = {};
+  for (const [name, v] of Object.entries(results)) {
+    const t = v as ort.Tensor;
+    out[name] = { type: t.type, data: t.data as ArrayLike<number>, dims: t.dims };
+  }
+  return out;
+}
+
+/** No NaN or infinity in a float tensor (scanned in place: this runs for every inference). */
+function allFinite(t: OutputTensor): boolean {
+  if (!t.type.startsWith('float')) return true;
+  const data = t.data as ArrayLike<number>;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return false;
+  return true;
+}
+
+/** A neutral input for warm-up: zeros (false) with every dynamic dimension set to `rows` (first) or 1. */
+function warmupFeeds(inputs: TensorInfo[], rows: number): Record<string, Feed> {
+  const feeds: Record<string, Feed> = {};
+  for (const spec of inputs) {
+    const dims = spec.shape.map((d, i) => (typeof d === 'number' && d >= 0 ? (i === 0 && hasBatchDim(spec) && d === 1 ? rows : d) : i === 0 ? rows : 1));
+    const size = dims.reduce((a, b) => a * b, 1);
+    const array = spec.type === 'int64' ? new BigInt64Array(size) : spec.type === 'float64' ? new Float64Array(size)
+      : spec.type === 'int32' ? new Int32Array(size) : spec.type === 'bool' || spec.type === 'uint8' ? new Uint8Array(size)
+      : spec.type === 'int8' ? new Int8Array(size) : new Float32Array(size);
+    feeds[spec.name] = { type: spec.type, data: array, dims };
+  }
+  return feeds;
+}
+
+export class InferenceEngine extends EventEmitter {
+  private served: Served | undefined;
+  private swapping: Promise<void> | undefined;
+  private nextId = 1;
+  /** a key no other job has: the job runs alone */
+  private solo = 0;
+  private closed = false;
+  readonly scheduler: BatchScheduler<Job, InferenceResult>;
+
+  constructor(private readonly pool: SessionPool, private readonly o: EngineOptions) {
+    super();
+    this.scheduler = new BatchScheduler<Job, InferenceResult>({
+      maxBatch: o.maxBatch,
+      maxWaitMs: o.maxWaitMs,
+      concurrency: o.concurrency,
+      queueLimit: o.queueLimit,
+      overflow: o.overflow,
+      batchKey: (job) => (job.served.batchable && job.input.batchKey ? `${job.served.id}|${job.input.batchKey}` : `solo${this.solo++}`),
+      run: (jobs) => this.run(jobs),
+    });
+  }
+
+  /** The version serving now. */
+  get current(): ModelSource | undefined {
+    return this.served?.source;
+  }
+
+  get counters(): SchedulerCounters {
+    return this.scheduler.counters;
+  }
+
+  /**
+   * Loads and warms up a version, then switches to it. Throws (and keeps serving the old one) when the new
+   * version cannot serve. Swaps are serialized: a second call waits for the first.
+   */
+  async use(source: ModelSource): Promise<void> {
+    const previous = this.swapping ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.swapTo(source));
+    this.swapping = next;
+    try {
+      await next;
+    } finally {
+      if (this.swapping === next) this.swapping = undefined;
+    }
+  }
+
+  private async swapTo(source: ModelSource): Promise<void> {
+    if (this.closed) throw new SwapError('the node is closing', false);
+    const lease = await this.pool.acquire(source.file, source.sha256, { threads: this.o.threads });
+    let candidate: Served;
+    try {
+      candidate = await this.prepare(source, lease);
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    if (this.closed) {
+      lease.release();
+      throw new SwapError('the node is closing', false);
+    }
+    const old = this.served;
+    this.served = candidate;
+    if (old) this.retire(old);
+    this.emit('swapped', source, old?.source);
+  }
+
+  /** Checks a loaded version against the node's settings and warms it up; throws a SwapError with the reason. */
+  private async prepare(source: ModelSource, lease: SessionLease): Promise<Served> {
+    const { inputs, outputs } = lease.loaded;
+    const m = source.manifest ?? {};
+    const unsupported = inputs.filter((i) => !isSupportedType(i.type));
+    if (unsupported.length) {
+      throw new SwapError(`input "${unsupported[0].name}" has type ${unsupported[0].type}, which this node cannot feed`, false);
+    }
+    const post: PostOptions = { ...this.o.post, labels: m.labels, threshold: this.o.post.threshold ?? m.threshold };
+    const problems = checkPostOptions(outputs, post);
+    if (problems.length) throw new SwapError(problems.join('; '), false);
+    // chosen once for the version, not for every message
+    if (post.mode !== 'raw') post.output = pickOutput(outputs, post).name;
+    const width = inputs[0].shape[inputs[0].shape.length - 1];
+    for (const [what, list] of [['features', m.features], ['preprocessing values', m.preprocessing?.scale]] as const) {
+      if (list && typeof width === 'number' && width >= 0 && list.length !== width) {
+        throw new SwapError(`the manifest lists ${list.length} ${what}, the model's input "${inputs[0].name}" takes ${width} (shape ${shapeText(inputs[0].shape)})`);
+      }
+    }
+    const session = lease.loaded.session;
+    const batchable = inputs.every((i) => i.shape.length >= 2 && (typeof i.shape[0] === 'string' || (i.shape[0] as number) < 0));
+    let followsBatch = false;
+    try {
+      const rows = batchable ? 2 : 1;
+      const out = fromOrt(await session.run(toOrt(warmupFeeds(inputs, rows))));
+      for (const info of outputs) {
+        const t = out[info.name];
+        if (!t) throw new SwapError(`warm-up: output "${info.name}" is missing`);
+        if (!allFinite(t)) {
+          throw new SwapError(`warm-up: output "${info.name}" is not finite for a neutral input`);
+        }
+      }
+      followsBatch = batchable && Object.values(out).every((t) => t.dims[0] === rows);
+    } catch (err) {
+      if (err instanceof SwapError) throw err;
+      throw new SwapError(`warm-up run failed: ${(err as Error).message.split('\n')[0]}`);
+    }
+    return {
+      id: this.nextId++,
+      source,
+      lease,
+      inputs,
+      outputs,
+      post,
+      mapping: { features: m.features, preprocessing: m.preprocessing, nan: this.o.nan, maxValues: this.o.maxValues },
+      batchable: followsBatch && this.o.maxBatch > 1,
+      users: 0,
+      retired: false,
+    };
+  }
+
+  private retire(s: Served): void {
+    s.retired = true;
+    if (s.users === 0) s.lease.release();
+  }
+
+  /** Infers one message. Rejects with an InputError for a bad payload, an OverflowError when refused. */
+  infer(payload: unknown, payloadFeatures?: unknown): Promise<InferenceResult> {
+    const served = this.served;
+    if (!served) return Promise.reject(new InputError(this.swapping ? 'the model is still loading' : 'no model is loaded'));
+    let input: MappedInput;
+    try {
+      input = mapInput(payload, served.inputs, payloadFeatures === undefined ? served.mapping : { ...served.mapping, payloadFeatures });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    served.users++;
+    const done = () => {
+      if (--served.users === 0 && served.retired) served.lease.release();
+    };
+    const result = this.scheduler.submit({ served, input, enqueuedAt: Date.now() });
+    result.then(done, done);
+    return result;
+  }
+
+  private async run(jobs: Job[]): Promise<Array<InferenceResult | Error>> {
+    const served = jobs[0].served;
+    const feeds = mergeInputs(jobs.map((j) => j.input));
+    const started = performance.now();
+    const startedAt = Date.now();
+    let raw: Record<string, OutputTensor>;
+    try {
+      raw = fromOrt(await served.lease.loaded.session.run(toOrt(feeds)));
+    } catch (err) {
+      this.emit('run', served.source, false, (err as Error).message.split('\n')[0]);
+      throw err;
+    }
+    const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+    // a version that answers NaN or infinity for real inputs is failing: it counts against its probation, and a
+    // message whose own result is not finite gets an error, never {score: NaN, anomaly: false}
+    const finite = Object.values(raw).every(allFinite);
+    this.emit('run', served.source, finite, finite ? undefined : 'an output is not finite');
+    const perJob = splitOutputs(raw, jobs.map((j) => j.input.rows));
+    return jobs.map((job, i) => {
+      if (!finite && !Object.values(perJob[i]).every(allFinite)) {
+        return new OutputError(`version ${served.source.version} answered NaN or infinity for this input`);
+      }
+      return {
+        payload: postprocess(perJob[i], served.outputs, served.post, job.input.rows, job.input.batched),
+        inference: {
+          model: served.source.name,
+          version: served.source.version,
+          latencyMs,
+          queueMs: Math.max(0, startedAt - job.enqueuedAt),
+          batch: jobs.length,
+        },
+      };
+    });
+  }
+
+  /** Stops admitting, waits for running work, gives the session back. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.scheduler.clear('the node is closing');
+    await this.swapping?.catch(() => undefined);
+    await this.scheduler.idle();
+    if (this.served) this.retire(this.served);
+    this.served = undefined;
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The model updater: takes an offered signed manifest (from an HTTP registry, an MQTT push or a directory), and
+ * verifies, downloads, checks and installs the version into the model store, then switches the active pointer,
+ * which every edge-infer follows with a hot swap. A new version is then on probation for its first N runs: a
+ * failed run rolls it back to the previous version.
+ *
+ * Every step is one of the store's atomic ones (a version appears whole or not at all; the pointer is replaced
+ * atomically), so a power loss at any moment leaves the old version or the new one active, never a broken one.
+ * The download goes to a temporary file that is removed on the next start.
+ *
+ * Reports ({model, version, state, reason, code}) go out as events: downloading (with progress), verifying,
+ * health-check, active, confirmed, rejected, rolled-back, pinned, unpinned.
+ */
+import crypto, { KeyObject } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadJson, saveJson } from '../shared/json-store';
+import { compareVersions, isSafeName } from '../models/model-manifest';
+import { ModelStore, sha256Hex } from '../models/model-store';
+import { download } from './update-fetch';
+import { resolveArtifact, SignedManifest, UpdateManifest, UpdateRefused, verifyArtifact, verifyManifest } from './update-manifest';
+import { healthCheck, HealthError } from './model-health';
+
+export type UpdateState = 'up-to-date' | 'held' | 'downloading' | 'verifying' | 'health-check' | 'active' | 'confirmed'
+  | 'rejected' | 'rolled-back' | 'pinned' | 'unpinned';
+
+export interface UpdateReport {
+  model: string;
+  version?: string;
+  state: UpdateState;
+  /** the version served before (active, rolled-back) */
+  previous?: string;
+  reason?: string;
+  /** why a version was refused or rolled back: a RefusalCode, "health-check", "download", "run-failed", "load-failed" */
+  code?: string;
+  /** 0..1 while downloading */
+  progress?: number;
+}
+
+/** Where a manifest came from: relative artifacts resolve against it. */
+export interface OfferBase {
+  url?: string;
+  dir?: string;
+}
+
+export type UpdateStep = 'downloaded' | 'verified' | 'installed' | 'activated';
+
+export interface UpdaterOptions {
+  store: ModelStore;
+  model: string;
+  keys: Map<string, KeyObject>;
+  requireSignature: boolean;
+  maxBytes: number;
+  idleTimeoutMs: number;
+  attempts: number;
+  /** runs a new version must pass before it is confirmed; a failure among them rolls it back (0: no probation) */
+  probationRuns: number;
+  /** versions kept in the store (plus the active and previous ones) */
+  keep: number;
+  /** the updater's own state: the highest version seen, a pin */
+  stateFile: string;
+  /** where downloads are written while in progress */
+  tempDir: string;
+  packageVersion: string;
+  now?: () => number;
+  /** a test hook between the steps (a test "loses power" there) */
+  step?: (step: UpdateStep) => void;
+}
+
+interface PersistedState {
+  highest?: string;
+  pinned?: string;
+}
+
+export class ModelUpdater extends EventEmitter {
+  private queue: Promise<unknown> = Promise.resolve();
+  private probation: { version: string; previous?: string; left: number } | undefined;
+  private state: PersistedState;
+  private closed = false;
+
+  constructor(private readonly o: UpdaterOptions) {
+    super();
+    this.state = loadJson<PersistedState>(o.stateFile).value ?? {};
+    // what a crash left half-downloaded
+    fs.mkdirSync(o.tempDir, { recursive: true });
+    for (const f of fs.readdirSync(o.tempDir)) if (f.endsWith('.part')) fs.rmSync(path.join(o.tempDir, f), { force: true });
+    o.store.on('run', this.onRun);
+    o.store.on('bad', this.onBad);
+  }
+
+  get pinned(): string | undefined {
+    return this.state.pinned;
+  }
+
+  /** The version a new manifest must be above: the highest installed or ever seen. */
+  private highest(): string | undefined {
+    const versions = [this.state.highest, ...this.o.store.versions(this.o.model).map((v) => v.version)].filter((v): v is string => !!v);
+    return versions.sort(compareVersions).pop();
+  }
+
+  private report(r: Omit<UpdateReport, 'model'>): UpdateReport {
+    const full = { model: this.o.model, ...r };
+    if (!this.closed) this.emit('report', full);
+    return full;
+  }
+
+  private save(): void {
+    saveJson(this.o.stateFile, this.state);
+  }
+
+  /** One thing at a time: offers, rollbacks and pins wait their turn. */
+  private serial<T>(fn: () => Promise<T> | T): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** An offered manifest: verified, downloaded, checked, installed, activated. Never throws; the report says. */
+  offer(envelope: unknown, base: OfferBase): Promise<UpdateReport> {
+    return this.serial(() => this.apply(envelope, base));
+  }
+
+  private async apply(envelope: unknown, base: OfferBase): Promise<UpdateReport> {
+    const offered = (envelope as SignedManifest | undefined)?.manifest;
+    let m: UpdateManifest;
+    try {
+      m = verifyManifest(envelope, {
+        keys: this.o.keys, requireSignature: this.o.requireSignature, model: this.o.model, highest: this.highest(),
+        pinned: this.state.pinned, maxBytes: this.o.maxBytes, packageVersion: this.o.packageVersion, now: (this.o.now ?? Date.now)(),
+      });
+    } catch (err) {
+      // the version already installed, offered again (a poll, a retained message): nothing to do, unless a power
+      // loss came between its install and its activation
+      // (an unsafe version names no directory: it is only reported)
+      const safeVersion = offered && isSafeName(offered.version) ? offered.version : undefined;
+      const installed = safeVersion ? this.o.store.version(this.o.model, safeVersion) : undefined;
+      if (err instanceof UpdateRefused && err.code === 'downgrade' && installed && installed.manifest.sha256 === offered!.sha256) {
+        const unfinished = !installed.bad && !this.state.pinned && installed.version === this.highest()
+          && this.o.store.pointer(this.o.model)?.version !== installed.version;
+        if (unfinished) return this.activate(installed.version);
+        return { model: this.o.model, version: offered!.version, state: 'up-to-date' };
+      }
+      return this.refuse(safeVersion, err);
+    }
+    if (this.state.pinned && m.version !== this.state.pinned) {
+      return this.report({ version: m.version, state: 'held', reason: `pinned to ${this.state.pinned}` });
+    }
+    if (this.o.store.version(m.name, m.version)) {
+      // installed before (e.g. a pinned downgrade): activation alone
+      return this.activate(m.version);
+    }
+    const part = path.join(this.o.tempDir, `${m.name}-${m.version}-${crypto.randomBytes(4).toString('hex')}.part`);
+    try {
+      const where = resolveArtifact(m, base);
+      this.report({ version: m.version, state: 'downloading', progress: 0 });
+      if ('url' in where) {
+        let shown = 0;
+        await download(where.url, part, {
+          maxBytes: this.o.maxBytes, idleTimeoutMs: this.o.idleTimeoutMs, attempts: this.o.attempts,
+          onProgress: (received, total) => {
+            // a report per tenth, not per chunk
+            const progress = total ? Math.floor((received / total) * 10) / 10 : 0;
+            if (progress > shown) this.report({ version: m.version, state: 'downloading', progress: (shown = progress) });
+          },
+        });
+      }
+      // read once: hashed, checked and installed from memory
+      const file = 'url' in where ? part : where.file;
+      const size = fs.statSync(file).size;
+      if (size > this.o.maxBytes) throw new UpdateRefused('too-large', `the model file has ${size} bytes, above the limit of ${this.o.maxBytes}`);
+      const bytes = fs.readFileSync(file);
+      this.o.step?.('downloaded');
+      this.report({ version: m.version, state: 'verifying' });
+      verifyArtifact(m, bytes.length, sha256Hex(bytes));
+      this.report({ version: m.version, state: 'health-check' });
+      await healthCheck(bytes, m);
+      // a node closed meanwhile (a redeploy) leaves the store to its successor
+      if (this.closed) throw new Error('the updater was closed');
+      this.o.step?.('verified');
+      this.o.store.install(m, bytes);
+      this.o.step?.('installed');
+    } catch (err) {
+      return this.refuse(m.version, err);
+    } finally {
+      fs.rmSync(part, { force: true });
+    }
+    return this.activate(m.version);
+  }
+
+  private activate(version: string): UpdateReport {
+    const previous = this.o.store.active(this.o.model)?.version;
+    this.o.store.activate(this.o.model, version);
+    this.o.step?.('activated');
+    if (!this.state.highest || compareVersions(version, this.state.highest) > 0) this.state.highest = version;
+    this.save();
+    this.probation = this.o.probationRuns > 0 ? { version, previous, left: this.o.probationRuns } : undefined;
+    this.o.store.prune(this.o.model, this.o.keep);
+    return this.report({ version, previous, state: 'active' });
+  }
+
+  private refuse(version: string | undefined, err: unknown): UpdateReport {
+    const code = err instanceof UpdateRefused ? err.code : err instanceof HealthError ? 'health-check' : 'download';
+    return this.report({ version, state: 'rejected', code, reason: (err as Error).message });
+  }
+
+  /** A run of some version, reported by a reader: a failure of the version on probation rolls it back. */
+  private readonly onRun = (name: string, version: string, ok: boolean, reason?: string): void => {
+    const p = this.probation;
+    if (name !== this.o.model || !p || p.version !== version) return;
+    if (ok) {
+      if (--p.left === 0) {
+        this.probation = undefined;
+        this.report({ version, state: 'confirmed' });
+      }
+      return;
+    }
+    this.probation = undefined;
+    void this.serial(() => {
+      this.o.store.markBad(this.o.model, version, `failed in service: ${reason ?? 'a run failed'}`);
+      return this.fallBack(version, 'run-failed', reason ?? 'a run failed');
+    });
+  };
+
+  /** A reader could not load or warm up the version on probation (it marked it bad): the same rollback. */
+  private readonly onBad = (name: string, version: string, reason: string): void => {
+    if (name !== this.o.model || this.probation?.version !== version) return;
+    this.probation = undefined;
+    void this.serial(() => this.fallBack(version, 'load-failed', reason));
+  };
+
+  /** Points the store back at the version readers fall back to, and reports it. */
+  private fallBack(version: string, code: string, reason: string): UpdateReport {
+    const back = this.o.store.active(this.o.model)?.version;
+    if (back && back !== version) this.o.store.activate(this.o.model, back);
+    return this.report({ version, previous: back, state: 'rolled-back', code, reason });
+  }
+
+  /** The operator's rollback: the version before the active one, held (pinned) until unpinned. */
+  rollback(): Promise<UpdateReport> {
+    return this.serial(() => {
+      const from = this.o.store.active(this.o.model)?.version;
+      try {
+        const to = this.o.store.rollback(this.o.model).version;
+        this.probation = undefined;
+        this.state.pinned = to;
+        this.save();
+        return this.report({ version: to, previous: from, state: 'rolled-back', reason: `asked for; ${to} is pinned until unpinned` });
+      } catch (err) {
+        return this.report({ version: from, state: 'rejected', code: 'rollback', reason: (err as Error).message });
+      }
+    });
+  }
+
+  /** Serves an installed version and holds it: offers of any other version wait until unpinned. */
+  pin(version: string): Promise<UpdateReport> {
+    return this.serial(() => {
+      if (!this.o.store.version(this.o.model, version)) {
+        // not installed: the pin lets the source offer it, even when it is older
+        this.state.pinned = version;
+        this.save();
+        return this.report({ version, state: 'pinned', reason: 'not installed yet: waiting for the source to offer it' });
+      }
+      const previous = this.o.store.active(this.o.model)?.version;
+      this.o.store.activate(this.o.model, version);
+      this.state.pinned = version;
+      this.probation = undefined;
+      this.save();
+      return this.report({ version, previous, state: 'pinned' });
+    });
+  }
+
+  unpin(): Promise<UpdateReport> {
+    return this.serial(() => {
+      const was = this.state.pinned;
+      this.state.pinned = undefined;
+      this.save();
+      return this.report({ version: was, state: 'unpinned' });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.o.store.off('run', this.onRun);
+    this.o.store.off('bad', this.onBad);
+  }
+}

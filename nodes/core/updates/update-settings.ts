@@ -1,0 +1,68 @@
+/**
+ * edge-model-update's settings from the editor's fields (strings), with every problem named by a key the node
+ * translates, so a bad setting is reported at deploy. The model, the broker and the keys are the node's to look up.
+ */
+import { toInt, toNumber } from '../shared/fields';
+
+export type UpdateSource = 'http' | 'mqtt' | 'directory';
+
+export interface UpdateSettings {
+  source: string;
+  url: string;
+  interval: string;
+  topic: string;
+  artifactBase: string;
+  directory: string;
+  requireSignature: boolean;
+  maxSizeMb: string;
+  timeout: string;
+  probation: string;
+  keep: string;
+  statusTopic: string;
+}
+
+export interface UpdateOptions {
+  source: UpdateSource;
+  url: string;
+  intervalMs: number;
+  topic: string;
+  artifactBase: string;
+  directory: string;
+  requireSignature: boolean;
+  maxBytes: number;
+  timeoutMs: number;
+  probationRuns: number;
+  keep: number;
+  statusTopic: string;
+  /** the source or the status topic goes through an MQTT broker */
+  needsBroker: boolean;
+  /** keys of the `errors.*` messages for what is wrong */
+  problems: string[];
+}
+
+export function updateOptions(def: UpdateSettings): UpdateOptions {
+  const source: UpdateSource = def.source === 'mqtt' || def.source === 'directory' ? def.source : 'http';
+  const o: UpdateOptions = {
+    source,
+    url: (def.url ?? '').trim(),
+    intervalMs: toNumber(def.interval, 300) * 1000,
+    topic: (def.topic ?? '').trim(),
+    artifactBase: (def.artifactBase ?? '').trim(),
+    directory: (def.directory ?? '').trim(),
+    requireSignature: def.requireSignature !== false,
+    maxBytes: toNumber(def.maxSizeMb, 100) * 1_048_576,
+    timeoutMs: toNumber(def.timeout, 30) * 1000,
+    probationRuns: toInt(def.probation, 10),
+    keep: Math.max(1, toInt(def.keep, 3)),
+    statusTopic: (def.statusTopic ?? '').trim(),
+    needsBroker: false,
+    problems: [],
+  };
+  o.needsBroker = source === 'mqtt' || o.statusTopic !== '';
+  if (source === 'http' && !/^https?:\/\/.+/i.test(o.url)) o.problems.push('url');
+  if (source === 'mqtt' && !o.topic) o.problems.push('topic');
+  if (source === 'directory' && !o.directory) o.problems.push('directory');
+  if (source !== 'mqtt' && !(o.intervalMs >= 1000)) o.problems.push('interval');
+  if (!(o.maxBytes > 0) || !(o.timeoutMs > 0)) o.problems.push('limits');
+  return o;
+}

@@ -1,0 +1,177 @@
+/**
+ * What the uplink puts on the wire: each record in an envelope the cloud can de-duplicate and order by
+ * ({id: "<epoch>:<seq>", seq, ts, topic, payload}), many records per publish (a JSON array or NDJSON, optionally
+ * gzipped), each publish within the broker's packet limit (e.g. 128 KB for AWS IoT Core). Also the field filter
+ * that keeps site-only data on site, and the token bucket that paces a backlog.
+ */
+import zlib from 'node:zlib';
+import type { StoredRecord } from './durable-queue';
+import { getPath, parsePath } from '../shared/message';
+
+export type BatchFormat = 'json' | 'ndjson';
+
+export interface BatchOptions {
+  /** records per publish at most */
+  maxRecords: number;
+  /** bytes per publish at most (the payload as sent, after compression) */
+  maxPacketBytes: number;
+  format: BatchFormat;
+  gzip: boolean;
+}
+
+export interface Envelope {
+  id: string;
+  seq: number;
+  ts: number;
+  topic: string;
+  payload: unknown;
+}
+
+export interface Publish {
+  topic: string;
+  payload: Buffer;
+  /** the queue ids it carries, in order */
+  ids: number[];
+  /** bytes of the records as single JSON publishes would have been (for the savings figure) */
+  plainBytes: number;
+}
+
+export interface Plan {
+  publishes: Publish[];
+  /** records that cannot fit one packet even alone */
+  tooLarge: number[];
+}
+
+export function envelope(epoch: string, r: StoredRecord): Envelope {
+  return { id: `${epoch}:${r.id}`, seq: r.id, ts: r.ts, topic: r.topic, payload: JSON.parse(r.body) };
+}
+
+function encode(items: string[], o: BatchOptions): Buffer {
+  const text = o.format === 'ndjson' ? `${items.join('\n')}\n` : `[${items.join(',')}]`;
+  return o.gzip ? zlib.gzipSync(text) : Buffer.from(text);
+}
+
+/** Bytes of n items of total length `length` once joined: "[a,b]" or "a\nb\n". */
+function joinedBytes(n: number, length: number, format: BatchFormat): number {
+  return format === 'ndjson' ? length + n : length + n + 1;
+}
+
+interface Item {
+  text: string;
+  id: number;
+  bytes: number;
+}
+
+/**
+ * Groups records (oldest first) by their target topic into publishes of at most maxRecords records and
+ * maxPacketBytes bytes, keeping each topic's order. A record too large for a packet on its own is reported.
+ * Plain batches are sized by arithmetic; a gzipped batch is compressed once and halved only if it is too big.
+ */
+export function planPublishes(records: StoredRecord[], epoch: string, target: (r: StoredRecord) => string, o: BatchOptions): Plan {
+  const byTopic = new Map<string, StoredRecord[]>();
+  for (const r of records) {
+    const t = target(r);
+    const list = byTopic.get(t);
+    if (list) list.push(r);
+    else byTopic.set(t, [r]);
+  }
+  const plan: Plan = { publishes: [], tooLarge: [] };
+  const emit = (topic: string, items: Item[]): void => {
+    const payload = encode(items.map((i) => i.text), o);
+    if (payload.length <= o.maxPacketBytes) {
+      plan.publishes.push({ topic, payload, ids: items.map((i) => i.id), plainBytes: items.reduce((a, i) => a + i.bytes, 0) });
+    } else if (items.length === 1) {
+      plan.tooLarge.push(items[0].id);
+    } else {
+      const half = Math.ceil(items.length / 2);
+      emit(topic, items.slice(0, half));
+      emit(topic, items.slice(half));
+    }
+  };
+  for (const [topic, list] of byTopic) {
+    let items: Item[] = [];
+    let length = 0;
+    for (const r of list) {
+      const text = JSON.stringify(envelope(epoch, r));
+      const bytes = Buffer.byteLength(text);
+      // gzip decides at emit; plain sizes are known now
+      const over = !o.gzip && joinedBytes(items.length + 1, length + bytes, o.format) > o.maxPacketBytes;
+      if (items.length && (items.length >= o.maxRecords || over)) {
+        emit(topic, items);
+        items = [];
+        length = 0;
+      }
+      items.push({ text, id: r.id, bytes });
+      length += bytes;
+    }
+    if (items.length) emit(topic, items);
+  }
+  return plan;
+}
+
+/** Decodes a publish (for tests and for consumers written in JavaScript). */
+export function decodePublish(payload: Buffer, format: BatchFormat): Envelope[] {
+  const text = payload[0] === 0x1f && payload[1] === 0x8b ? zlib.gunzipSync(payload).toString() : payload.toString();
+  return format === 'ndjson' ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Envelope) : (JSON.parse(text) as Envelope[]);
+}
+
+/**
+ * Data residency: keeps only the allowed fields of an object payload (when an allowlist is set), then removes the
+ * denied ones. Paths are property paths (`raw.waveform`, `a["b c"]`), checked at deploy by uplinkOptions (never
+ * into the prototype chain). Non-object payloads pass unchanged; with no list set the payload is not copied.
+ */
+export function filterFields(payload: unknown, allow: string[], deny: string[]): unknown {
+  if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return payload;
+  if (!allow.length && !deny.length) return payload;
+  let out: Record<string, unknown> = payload as Record<string, unknown>;
+  if (allow.length) {
+    const kept: Record<string, unknown> = {};
+    for (const path of allow) {
+      const value = getPath(out, path);
+      if (value !== undefined) setOwnPath(kept, parsePath(path), structuredClone(value));
+    }
+    out = kept;
+  } else {
+    out = structuredClone(out);
+  }
+  for (const path of deny) {
+    const keys = parsePath(path);
+    const parent = getPath(out, keys.slice(0, -1));
+    if (parent && typeof parent === 'object') delete (parent as Record<string | number, unknown>)[keys[keys.length - 1]];
+  }
+  return out;
+}
+
+function setOwnPath(o: Record<string, unknown>, keys: Array<string | number>, value: unknown): void {
+  let at = o as Record<string | number, unknown>;
+  for (const k of keys.slice(0, -1)) {
+    if (!at[k] || typeof at[k] !== 'object') at[k] = {};
+    at = at[k] as Record<string | number, unknown>;
+  }
+  at[keys[keys.length - 1]] = value;
+}
+
+/** Paces sending: at most `rate` units per second with bursts up to `burst`; 0 = unlimited. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(private readonly rate: number, private readonly burst: number, now = Date.now()) {
+    this.tokens = burst;
+    this.last = now;
+  }
+
+  /** How long to wait before `amount` may go (0: now, and it is taken). */
+  take(amount: number, now = Date.now()): number {
+    if (!(this.rate > 0)) return 0;
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    // an amount larger than the burst goes once the bucket is full, so it is never stuck
+    const need = Math.min(amount, this.burst);
+    if (this.tokens >= need) {
+      this.tokens -= amount;
+      return 0;
+    }
+    return Math.ceil(((need - this.tokens) / this.rate) * 1000);
+  }
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AlarmSet, AlarmConfig, validateAlarms } from '../../../nodes/core/alarms/alarm-set';
+import { loadJson, saveJson } from '../../../nodes/core/shared/json-store';
+
+const temp: AlarmConfig = { id: 'TT-101 high', path: 'payload.temperature', kind: 'high', limit: 80, deadband: 2, onDelayMs: 0, offDelayMs: 0,
+  priority: 700, message: '{{id}}: {{value}} {{unit}} above {{limit}}', latching: false, unit: '°C' };
+const anomaly: AlarmConfig = { id: 'pump anomaly', path: 'payload', kind: 'flag', limit: 0, deadband: 0, onDelayMs: 0, offDelayMs: 0,
+  priority: 900, message: 'anomaly on pump 7', latching: true };
+const options = { flood: { max: 10, windowMs: 600_000 }, chatter: { max: 5, windowMs: 60_000 } };
+
+describe('core: a set of alarms', () => {
+  it('raises, acknowledges and clears, with an audit record for every transition', () => {
+    const set = new AlarmSet([temp], options, 0);
+    const [raised] = set.ingest({ payload: { temperature: 85 } }, 1000);
+    assert.deepEqual(
+      [raised.alarmId, raised.previous, raised.state, raised.severity, raised.message, raised.value, raised.cause],
+      ['TT-101 high', 'normal', 'unacknowledged', 'high', 'TT-101 high: 85 °C above 80', 85, 'condition'],
+    );
+    assert.deepEqual(set.ingest({ payload: { temperature: 79 } }, 2000), [], 'within the deadband: still active');
+    const { records: [acked] } = set.command({ command: 'ack', alarmId: 'TT-101 high', who: 'operator 1', comment: 'checking cooling' }, 3000);
+    assert.deepEqual([acked.previous, acked.state, acked.who, acked.comment, acked.cause], ['unacknowledged', 'acknowledged', 'operator 1', 'checking cooling', 'command ack']);
+    const [cleared] = set.ingest({ payload: { temperature: 70 } }, 4000);
+    assert.deepEqual([cleared.previous, cleared.state], ['acknowledged', 'normal']);
+  });
+
+  it('refuses unknown commands and alarms, and commands that do not apply, in words', () => {
+    const set = new AlarmSet([temp], options, 0);
+    assert.equal(set.command({ command: 'silence' as never }, 0).error, 'unknown command "silence" (use ack, shelve, unshelve, reset, suppress, unsuppress, enable, disable, summary)');
+    assert.equal(set.command({ command: 'ack', alarmId: 'nope' }, 0).error, 'no alarm "nope" in this node (it has TT-101 high)');
+    assert.equal(set.command({ command: 'ack', alarmId: 'TT-101 high' }, 0).error, 'TT-101 high: the alarm is already acknowledged');
+    assert.equal(set.command({ command: 'shelve', alarmId: 'TT-101 high' }, 0).error, 'shelve needs msg.duration in seconds, at most 604800 (a shelf always expires)');
+    assert.match(set.command({ command: 'shelve', alarmId: 'TT-101 high', duration: 1e400 }, 0).error!, /at most 604800/);
+  });
+
+  it('shelves with an expiry and unshelves by itself, showing the alarm if still active', () => {
+    const set = new AlarmSet([temp], options, 0);
+    set.command({ command: 'shelve', alarmId: 'TT-101 high', duration: 60, who: 'op' }, 0);
+    assert.deepEqual(set.ingest({ payload: { temperature: 90 } }, 1000), [], 'not annunciated while shelved');
+    assert.deepEqual(set.tick(59_999), []);
+    const [back] = set.tick(60_000);
+    assert.deepEqual([back.previous, back.state, back.cause], ['shelved', 'unacknowledged', 'shelf expired']);
+  });
+
+  it('latches the anomaly alarm until reset', () => {
+    const set = new AlarmSet([anomaly], options, 0);
+    set.ingest({ payload: { anomaly: true, score: 9 } }, 0);
+    set.command({ command: 'ack', alarmId: 'pump anomaly' }, 1);
+    const [rtn] = set.ingest({ payload: { anomaly: false } }, 2);
+    assert.equal(rtn.state, 'latched');
+    const [reset] = set.command({ command: 'reset', alarmId: 'pump anomaly', who: 'op' }, 3).records;
+    assert.equal(reset.state, 'normal');
+  });
+
+  it('reports chatter once instead of every transition', () => {
+    const set = new AlarmSet([temp], options, 0);
+    const records = [];
+    for (let i = 0; i < 20; i++) records.push(...set.ingest({ payload: { temperature: i % 2 ? 70 : 90 } }, i * 1000));
+    assert.deepEqual(records.map((r) => r.type), ['transition', 'transition', 'transition', 'transition', 'transition', 'chatter']);
+    const end = set.tick(200_000);
+    assert.deepEqual(end.map((r) => [r.type, r.cause]), [['chatter', 'chatter ended']]);
+  });
+
+  it('sends a flood summary instead of alarm 11 and after, and a closing count', () => {
+    const configs = Array.from({ length: 30 }, (_, i) => ({ ...temp, id: `A${i}`, path: `payload.v${i}` }));
+    const set = new AlarmSet(configs, options, 0);
+    const records = configs.flatMap((c, i) => set.ingest({ payload: { [`v${i}`]: 99 } }, i * 1000));
+    assert.equal(records.filter((r) => r.type === 'transition').length, 10);
+    assert.deepEqual(records.filter((r) => r.type === 'flood').map((r) => r.heldBack), [1]);
+    assert.equal(set.summary(30_000).flooding, true);
+    const [end] = set.tick(29_000 + 600_000);
+    assert.deepEqual([end.type, end.cause, end.heldBack], ['flood', 'flood ended', 20]);
+  });
+
+  it('summarises active, unacknowledged and shelved alarms by severity', () => {
+    const set = new AlarmSet([temp, anomaly], options, 0);
+    set.ingest({ payload: { temperature: 90, anomaly: true } }, 0);
+    set.command({ command: 'ack', alarmId: 'TT-101 high' }, 1);
+    const s = set.summary(2) as { counts: Record<string, number>; bySeverity: Record<string, number>; alarms: Array<{ alarmId: string; state: string }> };
+    assert.deepEqual(s.counts, { active: 2, unacknowledged: 1, shelved: 0, suppressed: 0, outOfService: 0 });
+    assert.deepEqual(s.bySeverity, { low: 0, medium: 0, high: 1, critical: 1 });
+    assert.deepEqual(s.alarms.map((a) => [a.alarmId, a.state]), [['pump anomaly', 'unacknowledged'], ['TT-101 high', 'acknowledged']]);
+  });
+
+  it('survives a restart through a snapshot on disk, and a damaged file is moved aside', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-alarm-'));
+    const file = path.join(dir, 'alarms.json');
+    const set = new AlarmSet([temp, anomaly], options, 0);
+    set.ingest({ payload: { temperature: 90 } }, 0);
+    set.command({ command: 'shelve', alarmId: 'pump anomaly', duration: 3600 }, 0);
+    saveJson(file, set.snapshot());
+    const again = new AlarmSet([temp, anomaly], options, 10);
+    assert.deepEqual(again.restore(loadJson(file).value as never, 10), { restored: 2, skipped: [] });
+    assert.equal(again.stateOf('TT-101 high'), 'unacknowledged', 'an unacknowledged alarm is never forgotten');
+    assert.equal(again.stateOf('pump anomaly'), 'shelved');
+    assert.deepEqual(again.ingest({ payload: { temperature: 79 } }, 20), [], 'the deadband state came back too');
+    fs.writeFileSync(file, '{"version":1,"alar');
+    const damaged = loadJson(file);
+    assert.equal(damaged.value, undefined);
+    assert.match(damaged.movedAside!, /alarms\.json\.corrupt-\d+$/);
+    assert.equal(fs.existsSync(file), false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('suppresses by design while a condition holds, e.g. the pump is stopped', () => {
+    const low: AlarmConfig = { ...temp, id: 'low pressure', path: 'payload.pressure', kind: 'low', limit: 2, suppressWhen: '!payload.running' };
+    const set = new AlarmSet([low], options, 0);
+    const stop = set.ingest({ payload: { pressure: 0.1, running: false } }, 0);
+    assert.deepEqual(stop.map((r) => [r.state, r.cause]), [['suppressed', 'suppressed by design']]);
+    const start = set.ingest({ payload: { pressure: 4, running: true } }, 1000);
+    assert.deepEqual(start.map((r) => [r.previous, r.state, r.cause]), [['suppressed', 'normal', 'suppression ended']],
+      'the low pressure of the stopped pump is never annunciated');
+    set.ingest({ payload: { pressure: 0.1, running: false } }, 2000);
+    const stillLow = set.ingest({ payload: { pressure: 0.5, running: true } }, 3000);
+    assert.deepEqual(stillLow.map((r) => [r.state, r.cause]), [['unacknowledged', 'suppression ended']], 'still low when it runs: now it must be seen');
+  });
+
+  it('saves facts that show no event, and skips malformed saved entries', () => {
+    const latchingFlag: AlarmConfig = { ...anomaly };
+    const set = new AlarmSet([latchingFlag, temp], options, 0);
+    set.command({ command: 'shelve', alarmId: 'pump anomaly', duration: 60 }, 0);
+    set.takeChanged();
+    assert.deepEqual(set.ingest({ payload: { anomaly: true } }, 1), [], 'hidden while shelved');
+    assert.equal(set.takeChanged(), true, 'but the state on disk must follow');
+    const again = new AlarmSet([latchingFlag, temp], options, 5);
+    const result = again.restore({ version: 1, alarms: { 'pump anomaly': { facts: null, rule: null }, 'TT-101 high': { facts: { active: true, acked: false }, rule: { condition: true } } } } as never, 5);
+    assert.deepEqual(result, { restored: 1, skipped: ['pump anomaly'] });
+    assert.equal(again.stateOf('TT-101 high'), 'unacknowledged');
+  });
+
+  it('validates the alarm list in words', () => {
+    assert.deepEqual(validateAlarms([{ ...temp, id: '' }, { ...temp, priority: 0, path: 'a..b' }, { ...temp }, { ...temp }]), [
+      'alarm 1: an id is required',
+      'alarm 2 "TT-101 high": cannot read property path "a..b"',
+      'alarm 2 "TT-101 high": priority must be 1 to 1000',
+      'alarm 3 "TT-101 high": the id is used twice',
+      'alarm 4 "TT-101 high": the id is used twice',
+    ]);
+  });
+});
