@@ -6,76 +6,32 @@
  */
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { guarded, nodeKit } from '../kit/node-kit';
-import { AlarmConfig, AlarmRecord, AlarmSet, commandFrom, validateAlarms } from '../core/alarms/alarm-set';
-import { RuleKind } from '../core/alarms/alarm-rules';
+import { DoneFn, guarded, nodeKit, SendFn } from '../kit/node-kit';
+import { AlarmRecord, AlarmSet, commandFrom } from '../core/alarms/alarm-set';
+import { AlarmDefinition, alarmSettings } from '../core/alarms/alarm-settings';
 import { loadJson, saveJson, writableDirProblem } from '../core/shared/json-store';
 import { StateSettings, stateDir } from '../core/shared/state-dir';
-import { toInt, toNumber } from '../core/shared/fields';
 import { errorBadge, shortText, StatusBadge } from '../core/shared/status';
-import { errorText } from '../core/shared/errors';
-
-interface AlarmDef extends NodeDef {
-  alarms: Array<Record<string, unknown>>;
-  floodMax: string;
-  floodMinutes: string;
-  chatterMax: string;
-  chatterSeconds: string;
-  persist: boolean;
-}
-
-type SendFn = (msg: Array<NodeMessage | NodeMessage[] | null>) => void;
-type DoneFn = (err?: Error) => void;
-
-/** Editor rows carry strings; the alarm set wants numbers. */
-function configsFrom(rows: Array<Record<string, unknown>>): AlarmConfig[] {
-  return (rows ?? []).map((r) => ({
-    id: String(r.id ?? '').trim(),
-    path: String(r.path ?? 'payload').trim() || 'payload',
-    kind: String(r.kind ?? 'high') as RuleKind,
-    // blank is no limit (a validation error for limit rules), never a silent 0
-    limit: toNumber(r.limit, NaN),
-    setpoint: r.setpoint === undefined || r.setpoint === '' ? undefined : toNumber(r.setpoint, NaN),
-    deadband: toNumber(r.deadband, 0),
-    onDelayMs: toNumber(r.onDelay, 0) * 1000,
-    offDelayMs: toNumber(r.offDelay, 0) * 1000,
-    priority: toInt(r.priority, 500),
-    message: String(r.message ?? '') || '{{id}}: {{value}}',
-    latching: r.latching === true || r.latching === 'true',
-    unit: r.unit ? String(r.unit) : undefined,
-    suppressWhen: r.suppressWhen ? String(r.suppressWhen).trim() : undefined,
-  }));
-}
+import { errorText, KeyedError } from '../core/shared/errors';
 
 export = function register(RED: NodeAPI): void {
-  function EdgeAlarm(this: Node, def: AlarmDef): void {
+  function EdgeAlarm(this: Node, def: NodeDef & AlarmDefinition): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const kit = nodeKit(RED, node, 'edge-alarm');
-    const { t } = kit;
-    let set: AlarmSet | undefined;
-    try {
-      const configs = configsFrom(def.alarms);
-      const problems = validateAlarms(configs);
-      if (problems.length) throw new Error(problems.join('; '));
-      const positive = (v: number, fallback: number) => (Number.isFinite(v) && v > 0 ? v : fallback);
-      set = new AlarmSet(configs, {
-        flood: { max: positive(toInt(def.floodMax, 10), 10), windowMs: positive(toNumber(def.floodMinutes, 10), 10) * 60_000 },
-        chatter: { max: positive(toInt(def.chatterMax, 5), 5), windowMs: positive(toNumber(def.chatterSeconds, 60), 60) * 1000 },
-      }, Date.now());
-    } catch (err) {
-      node.error(t('errors.config', { problems: errorText(err) }));
-      node.status(errorBadge(t('status.config')));
-    }
+    const { t, status } = kit;
+    const settings = alarmSettings(def);
+    const set = settings.problems.length ? undefined : new AlarmSet(settings.alarms, settings.options, Date.now());
+    if (!set) kit.configError(kit.words(settings.problems));
 
     // state on disk, next to the flows, so an unacknowledged alarm survives a deploy, a restart and a power cut
-    const stateFile = def.persist === false ? undefined
-      : path.join(stateDir(RED.settings as unknown as StateSettings, 'alarms'), `${node.id.replace(/[^\w.-]/g, '_')}.json`);
-    const unwritable = set && stateFile ? writableDirProblem(path.dirname(stateFile)) : undefined;
+    const dir = stateDir(RED.settings as unknown as StateSettings, 'alarms');
+    const stateFile = set && settings.persist ? path.join(dir, `${node.id.replace(/[^\w.-]/g, '_')}.json`) : undefined;
+    const unwritable = stateFile ? writableDirProblem(dir) : undefined;
     if (unwritable) {
       // the alarms still work; what they would not survive is a restart, and that is said now, not at the first save
-      node.error(t('errors.unwritable', { dir: path.dirname(stateFile!), error: unwritable }));
-      node.status(errorBadge(t('status.unwritable')));
+      node.error(t('errors.unwritable', { dir, error: unwritable }));
+      status.now(errorBadge(t('status.unwritable')));
     }
     if (set && stateFile) {
       const loaded = loadJson<Parameters<AlarmSet['restore']>[0]>(stateFile);
@@ -102,15 +58,14 @@ export = function register(RED: NodeAPI): void {
       if (counts.unacknowledged > 0) badge = { fill: 'red', shape: 'dot', text: t('status.unacked', counts) };
       else if (counts.active > 0) badge = { fill: 'yellow', shape: 'dot', text: t('status.active', counts) };
       else badge = { fill: 'green', shape: 'dot', text: t('status.normal') };
-      badge.text = shortText(badge.text!);
-      node.status(badge);
+      status.now({ ...badge, text: shortText(badge.text!) });
     }
 
     /**
      * Alarm events out of output 1; the state to disk and the summary out of output 2 when anything changed (also
      * facts that show no event, such as an activation while shelved).
      */
-    function publish(records: AlarmRecord[], send: SendFn, forceSummary = false): void {
+    function publish(records: AlarmRecord[], send: SendFn): void {
       if (!set) return;
       if (records.length) {
         const events = records.map((r) => ({ topic: r.type === 'flood' ? 'alarm/flood' : `alarm/${r.alarmId}`, payload: r, ts: r.ts } as NodeMessage));
@@ -121,52 +76,55 @@ export = function register(RED: NodeAPI): void {
       // shelved) wait for the next tick, so a chattering alarm cannot turn into a stream of disk flushes
       if (records.length) save();
       else if (changed) unsaved = true;
-      if (changed || records.length || forceSummary) {
+      if (changed || records.length) {
         const summary = set.summary(Date.now());
         send([null, { topic: 'alarm/summary', payload: summary } as NodeMessage]);
         showStatus(summary);
       }
     }
 
-    if (set) showStatus(set.summary(Date.now()));
-    const ticker = setInterval(() => {
+    function onTick(): void {
       if (!set) return;
       publish(set.tick(Date.now()), (m) => node.send(m));
       if (unsaved) save();
-    }, 1000);
+    }
+    if (set && !unwritable) showStatus(set.summary(Date.now()));
+    const ticker = set ? setInterval(onTick, 1000) : undefined;
 
-    node.on('input', guarded(kit, (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      if (!set) return done(new Error(t('errors.notConfigured')));
-      const m = msg as unknown as Record<string, unknown>;
+    /** A command message: done, and a reply on output 2 that keeps the request's properties (an HTTP request's res). */
+    function onCommand(alarms: AlarmSet, m: Record<string, unknown>, send: SendFn, done: DoneFn): void {
       const now = Date.now();
-      if (typeof m.command === 'string') {
-        if (m.command === 'summary') {
-          // the reply keeps the request's properties (an HTTP request's res, a correlation id)
-          send([null, { ...m, topic: 'alarm/summary', payload: set.summary(now) } as NodeMessage]);
-          return done();
-        }
-        const parsed = commandFrom(m);
-        const result = parsed.command ? set.command(parsed.command, now) : { records: [], error: parsed.error };
-        publish(result.records, send);
-        // the reply keeps the request's properties, so an HTTP request (or any caller) learns the outcome
-        const reply = result.error ? { ok: false, error: result.error } : { ok: true, events: result.records.length };
-        send([null, { ...m, topic: 'alarm/command', payload: reply } as NodeMessage]);
-        return done(result.error ? new Error(t('errors.command', { error: result.error })) : undefined);
+      if (m.command === 'summary') {
+        send([null, { ...m, topic: 'alarm/summary', payload: alarms.summary(now) } as NodeMessage]);
+        return done();
       }
-      const problems: string[] = [];
-      publish(set.ingest(m, now, problems), send);
-      if (problems.length) {
-        node.status(errorBadge(t('status.badInput')));
-        return done(new Error(problems.join('; ')));
-      }
-      done();
-    }));
+      const parsed = commandFrom(m);
+      const result = parsed.command ? alarms.command(parsed.command, now) : { records: [], error: parsed.error };
+      publish(result.records, send);
+      const reply = result.error ? { ok: false, error: result.error } : { ok: true, events: result.records.length };
+      send([null, { ...m, topic: 'alarm/command', payload: reply } as NodeMessage]);
+      done(result.error ? new Error(t('errors.command', { error: result.error })) : undefined);
+    }
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    function onInput(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void {
+      if (!set) return kit.notConfigured(done);
+      const m = msg as unknown as Record<string, unknown>;
+      if (typeof m.command === 'string') return onCommand(set, m, send, done);
+      const problems: string[] = [];
+      publish(set.ingest(m, Date.now(), problems), send);
+      if (problems.length) return kit.fail(done, new KeyedError('input', { problems: problems.join('; ') }), 'status.badInput');
+      done();
+    }
+
+    function onClose(_removed: boolean, done: () => void): void {
       clearInterval(ticker);
       save();
+      status.stop();
       done();
-    });
+    }
+
+    node.on('input', guarded(kit, onInput));
+    node.on('close', onClose);
   }
 
   RED.nodes.registerType('edge-alarm', EdgeAlarm);

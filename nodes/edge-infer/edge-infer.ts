@@ -4,7 +4,7 @@
  * version with a hot swap; a version that cannot serve is refused, reported and marked bad.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { guarded, nodeKit } from '../kit/node-kit';
+import { DoneFn, guarded, nodeKit, SendFn } from '../kit/node-kit';
 import { InferenceEngine, OutputError, SwapError } from '../core/inference/inference-engine';
 import { ModelSource } from '../core/models/model-manifest';
 import { engineOptions, InferSettings } from '../core/inference/infer-settings';
@@ -18,9 +18,6 @@ import { InputError } from '../core/inference/tensor-map';
 interface InferDef extends NodeDef, InferSettings {
   model: string;
 }
-
-type SendFn = (msg: NodeMessage) => void;
-type DoneFn = (err?: Error) => void;
 
 export = function register(RED: NodeAPI): void {
   // one pool per runtime: nodes on the same model share its session
@@ -85,8 +82,8 @@ export = function register(RED: NodeAPI): void {
     // each run is reported, so an updater can watch a new version's first runs and roll it back when they fail
     engine?.on('run', (source: ModelSource, ok: boolean, reason?: string) => handle!.reportRun(source.version, ok, reason));
 
-    node.on('input', guarded(kit, (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      if (!engine) return done(new Error(t('errors.notConfigured')));
+    function onInput(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void {
+      if (!engine) return kit.notConfigured(done);
       const m = msg as unknown as Record<string, unknown>;
       engine.infer(m.payload, m.features).then((r) => {
         m.payload = r.payload;
@@ -107,13 +104,16 @@ export = function register(RED: NodeAPI): void {
         status.alert({ fill: 'red', shape: 'ring', text: shortText(t(badge)) });
         done(new Error(errorText(err)));
       });
-    }));
+    }
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    function onClose(_removed: boolean, done: () => void): void {
       unsubscribe();
       status.stop();
       (engine ? engine.close() : Promise.resolve()).then(() => done(), () => done());
-    });
+    }
+
+    node.on('input', guarded(kit, onInput));
+    node.on('close', onClose);
   }
 
   RED.nodes.registerType('edge-infer', EdgeInfer);

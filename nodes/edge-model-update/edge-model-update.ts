@@ -8,16 +8,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { guarded, nodeKit } from '../kit/node-kit';
+import { DoneFn, guarded, nodeKit, SendFn } from '../kit/node-kit';
 import { MqttBrokerHandle } from '../core/connections/config-handles';
 import { StateSettings, stateDir } from '../core/shared/state-dir';
 import { ModelHandle } from '../core/models/model-binding';
 import { ModelUpdater, UpdateReport } from '../core/updates/model-updater';
 import { packageVersion } from '../core/shared/package-info';
 import { parseTrustedKeys } from '../core/updates/update-manifest';
-import { DirectorySource, HttpManifestSource, Offer } from '../core/updates/update-sources';
+import { UpdateFeed } from '../core/updates/update-feed';
 import { UpdateSettings, updateOptions } from '../core/updates/update-settings';
-import { shortText, StatusThrottle } from '../core/shared/status';
+import { shortText } from '../core/shared/status';
 import { errorText } from '../core/shared/errors';
 import { writableDirProblem } from '../core/shared/json-store';
 
@@ -31,8 +31,6 @@ interface UpdateCredentials {
   trustedKeys?: string;
 }
 
-type SendFn = (msg: NodeMessage) => void;
-type DoneFn = (err?: Error) => void;
 
 const FILL: Record<string, 'green' | 'yellow' | 'red' | 'blue' | 'grey'> = {
   active: 'green', confirmed: 'green', 'up-to-date': 'green', pinned: 'blue', unpinned: 'blue', held: 'blue',
@@ -75,9 +73,8 @@ export = function register(RED: NodeAPI): void {
     if (unwritable) problems.push(t('errors.unwritable', { dirs: `${own}, ${handle?.store?.root ?? ''}`, error: unwritable }));
 
     if (problems.length) {
-      node.error(t('errors.config', { problems: problems.join('; ') }));
-      node.status({ fill: 'red', shape: 'ring', text: t('status.config') });
-      node.on('input', (_m: NodeMessageInFlow, _s: SendFn, done: DoneFn) => done(new Error(t('errors.notConfigured'))));
+      kit.configError(problems);
+      node.on('input', guarded(kit, (_msg: NodeMessageInFlow, _send: SendFn, done: DoneFn) => kit.notConfigured(done)));
       return;
     }
 
@@ -89,88 +86,61 @@ export = function register(RED: NodeAPI): void {
     });
     const connection = broker?.connection;
     if (connection) connection.register(node.id);
+    const feed = new UpdateFeed(o, handle!.name, updater, connection);
 
-    updater.on('report', (r: UpdateReport) => {
+    function onReport(r: UpdateReport): void {
       const report = { ...r, at: new Date().toISOString() };
       node.send({ topic: `model/${r.model}`, payload: report } as NodeMessage);
       const text = r.state === 'downloading' ? t('status.downloading', { version: r.version, percent: Math.round((r.progress ?? 0) * 100) })
         : t(`status.${r.state}`, { version: r.version ?? '' });
-      status.now({ fill: FILL[r.state] ?? 'grey', shape: r.state === 'rejected' || r.state === 'rolled-back' ? 'ring' : 'dot', text: shortText(text, 32) });
-      if (r.state === 'rejected' || r.state === 'rolled-back') node.warn(t(`log.${r.state}`, { version: r.version ?? '?', reason: r.reason ?? '' }));
+      const refused = r.state === 'rejected' || r.state === 'rolled-back';
+      status.now({ fill: FILL[r.state] ?? 'grey', shape: refused ? 'ring' : 'dot', text: shortText(text, 32) });
+      if (refused) node.warn(t(`log.${r.state}`, { version: r.version ?? '?', reason: r.reason ?? '' }));
       // the fleet's view: the last state of this gateway's model, retained
       if (connection && o.statusTopic && r.state !== 'downloading') {
         void connection.publish(o.statusTopic, JSON.stringify(report), { qos: 1, retain: true }).catch(() => undefined);
       }
-    });
-
-    const offer = (o: Offer | undefined) => (o ? updater.offer(o.envelope, o.base) : Promise.resolve(undefined));
-    const http = o.source === 'http' ? new HttpManifestSource(o.url, o.timeoutMs) : undefined;
-    const dir = o.source === 'directory' ? new DirectorySource(o.directory, handle!.name) : undefined;
-    /** One check of the source; a refused manifest is fetched again next time (the ETag is forgotten). */
-    const check = async (force: boolean): Promise<void> => {
-      if (http) {
-        if (force) http.reset();
-        const report = await offer(await http.check());
-        if (report?.state === 'rejected') http.reset();
-      } else if (dir) {
-        await offer(dir.check(force));
-      }
-    };
-    const checkQuietly = () => check(false).catch((err) => {
+    }
+    updater.on('report', onReport);
+    feed.on('unreachable', (err: unknown) => {
       status.now({ fill: 'red', shape: 'ring', text: shortText(t('status.unreachable'), 32) });
       node.debug(t('log.checkFailed', { error: errorText(err) }));
     });
-    const timer = o.source !== 'mqtt' ? setInterval(() => void checkQuietly(), o.intervalMs) : undefined;
-    const first = o.source !== 'mqtt' ? setTimeout(() => void checkQuietly(), 100) : undefined;
-    let unsubscribe: ((removed: boolean) => void) | undefined;
-    if (o.source === 'mqtt' && connection) {
-      const base = o.artifactBase;
-      unsubscribe = connection.subscribe(o.topic, 1, (_topic, payload) => {
-        let envelope: unknown;
-        try {
-          envelope = JSON.parse(payload.toString('utf8'));
-        } catch {
-          envelope = undefined;
-        }
-        void updater.offer(envelope, base ? { url: base } : {});
-      });
-    }
+    feed.start();
     const active = store.active(handle!.name);
-    node.status({ fill: 'grey', shape: 'dot', text: shortText(active ? t('status.serving', { version: active.version }) : t('status.none'), 32) });
+    status.now({ fill: 'grey', shape: 'dot', text: shortText(active ? t('status.serving', { version: active.version }) : t('status.none'), 32) });
 
-    node.on('input', guarded(kit, (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
+    /** rollback, pin, unpin; a signed manifest handed over by the flow (e.g. from an http in node); or "check now". */
+    function onInput(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void {
       const m = msg as unknown as Record<string, unknown>;
       const finish = (r: UpdateReport | undefined) => {
         if (r && r.state === 'up-to-date') send({ ...m, payload: r } as unknown as NodeMessage);
         done(r?.state === 'rejected' ? new Error(r.reason) : undefined);
       };
       const fail = (err: unknown) => done(new Error(errorText(err)));
-      switch (m.command) {
-        case 'rollback': return void updater.rollback().then(finish, fail);
-        case 'pin':
-          if (typeof m.version !== 'string' || !m.version) return done(new Error(t('errors.pinVersion')));
-          return void updater.pin(m.version).then(finish, fail);
-        case 'unpin': return void updater.unpin().then(finish, fail);
-        default:
-          // a signed manifest handed over by the flow (e.g. from an http in node), or "check now"
-          if (m.payload && typeof m.payload === 'object' && 'manifest' in (m.payload as object)) {
-            const base = typeof m.artifactBase === 'string' ? { url: m.artifactBase } : {};
-            return void updater.offer(m.payload, base).then(finish, fail);
-          }
-          if (o.source === 'mqtt') return done(new Error(t('errors.mqttCheck')));
-          return void check(true).then(() => done(), fail);
+      if (m.command === 'rollback') return void updater.rollback().then(finish, fail);
+      if (m.command === 'unpin') return void updater.unpin().then(finish, fail);
+      if (m.command === 'pin') {
+        if (typeof m.version !== 'string' || !m.version) return done(new Error(t('errors.pinVersion')));
+        return void updater.pin(m.version).then(finish, fail);
       }
-    }));
+      if (m.payload && typeof m.payload === 'object' && 'manifest' in (m.payload as object)) {
+        return void updater.offer(m.payload, typeof m.artifactBase === 'string' ? { url: m.artifactBase } : {}).then(finish, fail);
+      }
+      if (feed.pushed) return done(new Error(t('errors.mqttCheck')));
+      feed.check(true).then(() => done(), fail);
+    }
 
-    node.on('close', (removed: boolean, done: () => void) => {
-      clearInterval(timer);
-      clearTimeout(first);
-      unsubscribe?.(removed);
+    function onClose(removed: boolean, done: () => void): void {
+      feed.stop(removed);
       updater.close();
       status.stop();
       if (connection) connection.deregister(node.id).then(() => done(), () => done());
       else done();
-    });
+    }
+
+    node.on('input', guarded(kit, onInput));
+    node.on('close', onClose);
   }
 
   RED.nodes.registerType<Node<UpdateCredentials>, UpdateDef, unknown, UpdateCredentials>('edge-model-update', EdgeModelUpdate, {

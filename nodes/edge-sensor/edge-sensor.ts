@@ -45,19 +45,19 @@ export = function register(RED: NodeAPI): void {
       throttle.now(errorBadge(ctx.t('status.config')));
     }
 
-    node.on('input', guarded(kit, (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      if (!source) {
-        done(new Error(ctx.t('errors.notConfigured')));
-        return;
-      }
+    function onInput(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void {
+      if (!source) return kit.notConfigured(done);
       source.trigger(msg, send, done);
-    }));
+    }
 
-    node.on('close', (removed: boolean, done: () => void) => {
+    function onClose(removed: boolean, done: () => void): void {
       throttle.stop();
       const stopping = source ? source.stop(Boolean(removed)) : Promise.resolve();
       stopping.then(() => done(), () => done());
-    });
+    }
+
+    node.on('input', guarded(kit, onInput));
+    node.on('close', onClose);
   }
 
   RED.nodes.registerType('edge-sensor', EdgeSensor);

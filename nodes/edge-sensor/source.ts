@@ -37,8 +37,8 @@ export interface SensorDef extends NodeDef {
   anomalies: Partial<AnomalySpec>[];
 }
 
-export type SendFn = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
-export type DoneFn = (err?: Error) => void;
+export type { DoneFn, SendFn } from '../kit/node-kit';
+import type { DoneFn, SendFn } from '../kit/node-kit';
 
 export interface SensorContext {
   RED: NodeAPI;

@@ -5,9 +5,11 @@
  */
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { errorText, KeyedError } from '../core/shared/errors';
+import type { Problem } from '../core/shared/fields';
 import { errorBadge, shortText, StatusBadge, StatusThrottle } from '../core/shared/status';
 
-export type SendFn = (msg: NodeMessage | Array<NodeMessage | null>) => void;
+/** Node-RED's send: one message, or one per output (each a message, several, or none). */
+export type SendFn = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 export type DoneFn = (err?: Error) => void;
 export type Translate = (key: string, vars?: Record<string, unknown>) => string;
 
@@ -22,6 +24,8 @@ export interface NodeKit {
   configError(problems: string[]): void;
   /** The reply to every message while the configuration cannot work. */
   notConfigured(done: DoneFn): void;
+  /** Problems core named by message keys, in words. */
+  words(problems: Problem[]): string[];
 }
 
 export type InputHandler<S = SendFn> = (msg: NodeMessageInFlow, send: S, done: DoneFn) => void;
@@ -47,6 +51,8 @@ export function guarded<S>(kit: Pick<NodeKit, 'fail'>, handler: InputHandler<S>)
   };
 }
 
+const isProblem = (v: unknown): v is Problem => typeof v === 'object' && v !== null && typeof (v as Problem).key === 'string';
+
 export function nodeKit(RED: NodeAPI, node: Node, type: string): NodeKit {
   const t: Translate = (key, vars) => RED._(`${type}.${key}`, vars as Record<string, string>);
   const status = new StatusThrottle((b: StatusBadge) => node.status(b));
@@ -65,6 +71,14 @@ export function nodeKit(RED: NodeAPI, node: Node, type: string): NodeKit {
     },
     notConfigured(done) {
       done(new Error(t('errors.notConfigured')));
+    },
+    words(problems) {
+      // a problem may carry another as a value (an alarm's number, and what is wrong with it)
+      const say = (p: Problem): string => {
+        const vars = Object.fromEntries(Object.entries(p.vars ?? {}).map(([k, v]) => [k, isProblem(v) ? say(v) : v]));
+        return t(`errors.${p.key}`, vars);
+      };
+      return problems.map(say);
     },
   };
 }

@@ -31,15 +31,16 @@ export function severityOf(priority: number): Severity {
   return 'low';
 }
 
+/** Problems with a rule's settings, as message keys (empty when valid). */
 export function validateRule(o: RuleOptions): string[] {
   const problems: string[] = [];
-  if (!RULE_KINDS.includes(o.kind)) problems.push(`the rule must be one of ${RULE_KINDS.join(', ')}`);
+  if (!RULE_KINDS.includes(o.kind)) problems.push('ruleKind');
   const needsLimit = o.kind !== 'flag' && o.kind !== 'bad-quality';
-  if (needsLimit && !Number.isFinite(o.limit)) problems.push('the limit must be a number');
-  if ((o.kind === 'deviation' || o.kind === 'rate' || o.kind === 'stale') && !(o.limit > 0)) problems.push('the limit must be above 0');
-  if (o.setpoint !== undefined && !Number.isFinite(o.setpoint)) problems.push('the setpoint must be a number');
-  if (!(o.deadband >= 0)) problems.push('the deadband cannot be negative');
-  if (!(o.onDelayMs >= 0) || !(o.offDelayMs >= 0)) problems.push('delays cannot be negative');
+  if (needsLimit && !Number.isFinite(o.limit)) problems.push('limit');
+  if ((o.kind === 'deviation' || o.kind === 'rate' || o.kind === 'stale') && !(o.limit > 0)) problems.push('limitPositive');
+  if (o.setpoint !== undefined && !Number.isFinite(o.setpoint)) problems.push('setpoint');
+  if (!(o.deadband >= 0)) problems.push('deadband');
+  if (!(o.onDelayMs >= 0) || !(o.offDelayMs >= 0)) problems.push('delays');
   return problems;
 }
 

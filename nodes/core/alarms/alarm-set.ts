@@ -4,9 +4,10 @@
  * audit trail; a snapshot of the whole set restores it after a restart.
  */
 import { AlarmEvent, AlarmFacts, AlarmState, NORMAL_FACTS, apply, stateOf } from './alarm-state';
-import { RuleEvaluator, RuleOptions, Severity, formatMessage, severityOf, validateRule } from './alarm-rules';
+import { RULE_KINDS, RuleEvaluator, RuleOptions, Severity, formatMessage, severityOf, validateRule } from './alarm-rules';
 import { ChatterDetector, FloodDetector } from './alarm-flood';
-import { getPath, parsePath } from '../shared/message';
+import { getPath, parsePath, pathProblem } from '../shared/message';
+import type { Problem } from '../shared/fields';
 import { quote } from '../shared/errors';
 
 export interface AlarmConfig extends RuleOptions {
@@ -101,24 +102,22 @@ export interface Snapshot {
   alarms: Record<string, { facts: AlarmFacts; rule: ReturnType<RuleEvaluator['snapshot']>; lastValue: unknown; since: number }>;
 }
 
-export function validateAlarms(configs: Partial<AlarmConfig>[]): string[] {
-  if (!Array.isArray(configs) || configs.length === 0) return ['add at least one alarm'];
-  const problems: string[] = [];
+/** Problems with a list of alarms, as message keys: each names its alarm (`inAlarm`, by number when it has no id) and what is wrong with it. */
+export function validateAlarms(configs: Partial<AlarmConfig>[]): Problem[] {
+  if (!Array.isArray(configs) || configs.length === 0) return [{ key: 'noAlarms' }];
+  const problems: Problem[] = [];
   const ids = new Set<string>();
   configs.forEach((c, i) => {
-    const where = `alarm ${i + 1}${c.id ? ` "${c.id}"` : ''}`;
-    if (!c.id) problems.push(`${where}: an id is required`);
-    else if (ids.has(c.id)) problems.push(`${where}: the id is used twice`);
+    const inAlarm = (problem: Problem) => problems.push(c.id ? { key: 'inAlarm', vars: { n: i + 1, id: c.id, problem } } : { key: 'inAlarmN', vars: { n: i + 1, problem } });
+    if (!c.id) inAlarm({ key: 'idRequired' });
+    else if (ids.has(c.id)) inAlarm({ key: 'idTwice' });
     else ids.add(c.id);
     for (const p of [c.path ?? '', ...(c.suppressWhen ? [c.suppressWhen.replace(/^!/, '')] : [])]) {
-      try {
-        parsePath(p);
-      } catch (err) {
-        problems.push(`${where}: ${(err as Error).message}`);
-      }
+      const problem = pathProblem(p);
+      if (problem) inAlarm({ key: 'path', vars: { problem } });
     }
-    if (!(Number.isInteger(c.priority) && c.priority! >= 1 && c.priority! <= 1000)) problems.push(`${where}: priority must be 1 to 1000`);
-    problems.push(...validateRule(c as RuleOptions).map((p) => `${where}: ${p}`));
+    if (!(Number.isInteger(c.priority) && c.priority! >= 1 && c.priority! <= 1000)) inAlarm({ key: 'priority' });
+    for (const key of validateRule(c as RuleOptions)) inAlarm({ key, vars: { kinds: RULE_KINDS.join(', ') } });
   });
   return problems;
 }

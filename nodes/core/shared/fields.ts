@@ -16,3 +16,22 @@ export function toNumber(v: unknown, fallback: number): number {
   const n = Number(v);
   return Number.isFinite(n) ? n : NaN;
 }
+
+/** One of the allowed values, else the fallback (an editor select, or a value from an older flow). */
+export function pick<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
+  return (allowed as readonly unknown[]).includes(value) ? (value as T) : fallback;
+}
+
+/** An optional number field: undefined when empty, NaN when not a number (so validation can name it). */
+export function optionalNumber(v: unknown): number | undefined {
+  return v === undefined || v === null || String(v).trim() === '' ? undefined : toNumber(v, NaN);
+}
+
+/**
+ * A setting that cannot work, named by the key of its message (`errors.<key>` in the node's locale) and the
+ * values for its placeholders: core code never writes the words, so every node reports in the user's language.
+ */
+export interface Problem {
+  key: string;
+  vars?: Record<string, unknown>;
+}

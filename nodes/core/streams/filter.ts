@@ -3,12 +3,14 @@
  * rejection, report by exception (deadband with heartbeat), rate limit. Every rejection has a reason, so nothing
  * disappears silently.
  */
+import type { Quality } from '../shared/message';
+
+export type { Quality };
 export type RangeAction = 'drop' | 'clamp' | 'mark-bad';
 export type QualityPolicy = 'good' | 'good-uncertain' | 'all';
 export type OutlierMethod = 'none' | 'zscore' | 'mad';
 export type DeadbandMode = 'none' | 'absolute' | 'percent';
 export type RateMode = 'none' | 'first' | 'latest' | 'average';
-export type Quality = 'good' | 'uncertain' | 'bad';
 
 export interface FilterOptions {
   quality: QualityPolicy;
@@ -46,20 +48,21 @@ export type Decision =
   | { action: 'hold' };
 
 /** Problems with filter settings, in words (empty when valid). */
+/** Problems with filter settings, as message keys (empty when valid). */
 export function validateFilter(o: FilterOptions): string[] {
   const problems: string[] = [];
-  if (o.min !== undefined && !Number.isFinite(o.min)) problems.push('the minimum must be a number');
-  if (o.max !== undefined && !Number.isFinite(o.max)) problems.push('the maximum must be a number');
-  if (o.min !== undefined && o.max !== undefined && o.min > o.max) problems.push('the minimum is above the maximum');
+  if (o.min !== undefined && !Number.isFinite(o.min)) problems.push('min');
+  if (o.max !== undefined && !Number.isFinite(o.max)) problems.push('max');
+  if (o.min !== undefined && o.max !== undefined && o.min > o.max) problems.push('minAboveMax');
   if (o.outlier !== 'none') {
-    if (o.outlierResolution !== undefined && !(o.outlierResolution >= 0)) problems.push('the resolution cannot be negative');
-    if (!(Number.isInteger(o.outlierWindow) && o.outlierWindow >= 5 && o.outlierWindow <= 10_000)) problems.push('the outlier window must be 5 to 10000 samples');
-    if (!(o.outlierThreshold > 0)) problems.push('the outlier threshold must be above 0');
-    if (!(Number.isInteger(o.stepAfter) && o.stepAfter >= 1)) problems.push('a step is accepted after a whole number of samples, at least 1');
+    if (o.outlierResolution !== undefined && !(o.outlierResolution >= 0)) problems.push('resolution');
+    if (!(Number.isInteger(o.outlierWindow) && o.outlierWindow >= 5 && o.outlierWindow <= 10_000)) problems.push('outlierWindow');
+    if (!(o.outlierThreshold > 0)) problems.push('outlierThreshold');
+    if (!(Number.isInteger(o.stepAfter) && o.stepAfter >= 1)) problems.push('stepAfter');
   }
-  if (o.deadband !== 'none' && !(o.deadbandValue >= 0)) problems.push('the deadband cannot be negative');
-  if (!(o.heartbeatMs >= 0)) problems.push('the heartbeat cannot be negative');
-  if (o.rate !== 'none' && !(o.rateMs > 0)) problems.push('the rate-limit interval must be above 0');
+  if (o.deadband !== 'none' && !(o.deadbandValue >= 0)) problems.push('deadband');
+  if (!(o.heartbeatMs >= 0)) problems.push('heartbeat');
+  if (o.rate !== 'none' && !(o.rateMs > 0)) problems.push('rate');
   return problems;
 }
 

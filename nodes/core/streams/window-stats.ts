@@ -10,6 +10,7 @@
  * Variance and stddev are population figures (÷n); slope and rate are per second.
  */
 import { OrderStatistics } from './order-statistics';
+import type { Problem } from '../shared/fields';
 
 export const STATISTICS = [
   'count', 'sum', 'mean', 'min', 'max', 'first', 'last', 'range', 'stddev', 'variance', 'median', 'rms', 'slope', 'rate',
@@ -20,12 +21,12 @@ export type StatisticKey = StatisticName | `p${number}`;
 
 const PERCENTILE = /^p(\d{1,2}(\.\d+)?|100)$/;
 
-/** Checks a list of statistic names; returns problems in words (empty when valid). */
-export function validateStatistics(names: string[]): string[] {
-  if (!Array.isArray(names) || names.length === 0) return ['choose at least one statistic'];
+/** Checks a list of statistic names; returns problems as message keys (empty when valid). */
+export function validateStatistics(names: string[]): Problem[] {
+  if (!Array.isArray(names) || names.length === 0) return [{ key: 'noStatistics' }];
   return names
     .filter((n) => !(STATISTICS as readonly string[]).includes(n) && !PERCENTILE.test(n))
-    .map((n) => `"${n}" is not a statistic (use ${STATISTICS.join(', ')} or a percentile such as p95)`);
+    .map((n) => ({ key: 'statistic', vars: { name: n.slice(0, 40), list: STATISTICS.join(', ') } }));
 }
 
 export function needsOrder(names: readonly string[]): boolean {

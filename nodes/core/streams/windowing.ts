@@ -5,6 +5,7 @@
  * payload gets its own statistics. Results carry the window bounds and, on request, a feature vector.
  */
 import { WindowStats, StatisticKey, needsOrder } from './window-stats';
+import type { Problem } from '../shared/fields';
 
 export type WindowKind = 'count' | 'tumbling' | 'hopping' | 'sliding';
 
@@ -68,24 +69,19 @@ export function roundStats<T extends WindowResult['stats']>(stats: T, digits: nu
   return out as T;
 }
 
-/** Problems with window settings, in words (empty when valid). */
-export function validateWindow(o: WindowOptions): string[] {
-  const problems: string[] = [];
-  if (!['count', 'tumbling', 'hopping', 'sliding'].includes(o.kind)) problems.push('the window must be count, tumbling, hopping or sliding');
-  if (!(o.size > 0) || (o.kind === 'count' && !Number.isInteger(o.size))) {
-    problems.push(o.kind === 'count' ? 'a count window needs a whole number of samples above 0' : 'the window length must be above 0');
-  }
-  if (o.kind === 'count' && o.hop !== undefined && !(Number.isInteger(o.hop) && o.hop >= 1 && o.hop <= o.size)) {
-    problems.push('a count window hops by 1 to its size samples');
-  }
-  if (o.kind === 'hopping' && !(o.hop! > 0 && o.hop! <= o.size)) problems.push('a hopping window hops by more than 0 and at most its length');
-  else if (o.kind === 'hopping' && o.size / o.hop! > 1000) problems.push('a hopping window may overlap at most 1000 windows (length / hop)');
-  if (!(o.lateness >= 0)) problems.push('the allowed lateness cannot be negative');
-  if (o.maxFields !== undefined && !(Number.isInteger(o.maxFields) && o.maxFields >= 1 && o.maxFields <= 100_000)) {
-    problems.push('the field limit must be a whole number from 1 to 100,000');
-  }
-  if (!(Number.isInteger(o.maxSamples) && o.maxSamples >= 1)) problems.push('the sample limit must be a whole number above 0');
-  else if (o.kind === 'count' && o.size > o.maxSamples) problems.push(`a count window of ${o.size} samples is above the limit of ${o.maxSamples} samples per window`);
+/** Problems with window settings, as message keys with their values (empty when valid). */
+export function validateWindow(o: WindowOptions): Problem[] {
+  const problems: Problem[] = [];
+  const add = (key: string, vars?: Record<string, unknown>) => problems.push(vars ? { key, vars } : { key });
+  if (!['count', 'tumbling', 'hopping', 'sliding'].includes(o.kind)) add('windowKind');
+  if (!(o.size > 0) || (o.kind === 'count' && !Number.isInteger(o.size))) add(o.kind === 'count' ? 'countSize' : 'size');
+  if (o.kind === 'count' && o.hop !== undefined && !(Number.isInteger(o.hop) && o.hop >= 1 && o.hop <= o.size)) add('countHop');
+  if (o.kind === 'hopping' && !(o.hop! > 0 && o.hop! <= o.size)) add('hop');
+  else if (o.kind === 'hopping' && o.size / o.hop! > 1000) add('overlap');
+  if (!(o.lateness >= 0)) add('lateness');
+  if (o.maxFields !== undefined && !(Number.isInteger(o.maxFields) && o.maxFields >= 1 && o.maxFields <= 100_000)) add('maxFields');
+  if (!(Number.isInteger(o.maxSamples) && o.maxSamples >= 1)) add('maxSamples');
+  else if (o.kind === 'count' && o.size > o.maxSamples) add('countAboveLimit', { size: o.size, max: o.maxSamples });
   return problems;
 }
 

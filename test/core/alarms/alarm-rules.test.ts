@@ -63,7 +63,7 @@ describe('core: alarm rules', () => {
     assert.deepEqual([1, 249, 250, 500, 750, 1000].map(severityOf), ['low', 'low', 'medium', 'high', 'critical', 'critical']);
     assert.equal(formatMessage('{{id}}: {{ value }} °C above {{limit}}', { id: 'T1', value: 81.23456789, limit: 80 }), 'T1: 81.2346 °C above 80');
     assert.deepEqual(validateRule({ kind: 'rate', limit: 0, deadband: -1, onDelayMs: 0, offDelayMs: -5 }), [
-      'the limit must be above 0', 'the deadband cannot be negative', 'delays cannot be negative',
+      'limitPositive', 'deadband', 'delays',
     ]);
   });
 

@@ -131,12 +131,13 @@ describe('core: a set of alarms', () => {
   });
 
   it('validates the alarm list in words', () => {
+    const inAlarm = (n: number, problem: object) => ({ key: 'inAlarm', vars: { n, id: 'TT-101 high', problem } });
     assert.deepEqual(validateAlarms([{ ...temp, id: '' }, { ...temp, priority: 0, path: 'a..b' }, { ...temp }, { ...temp }]), [
-      'alarm 1: an id is required',
-      'alarm 2 "TT-101 high": cannot read property path "a..b"',
-      'alarm 2 "TT-101 high": priority must be 1 to 1000',
-      'alarm 3 "TT-101 high": the id is used twice',
-      'alarm 4 "TT-101 high": the id is used twice',
+      { key: 'inAlarmN', vars: { n: 1, problem: { key: 'idRequired' } } },
+      inAlarm(2, { key: 'path', vars: { problem: 'cannot read property path "a..b"' } }),
+      inAlarm(2, { key: 'priority' }),
+      inAlarm(3, { key: 'idTwice' }),
+      inAlarm(4, { key: 'idTwice' }),
     ]);
   });
 });

@@ -133,9 +133,9 @@ describe('core: window statistics against a naive reference', () => {
 
   it('names unknown statistics', () => {
     assert.deepEqual(validateStatistics(['mean', 'p99.9', 'p95', 'avg']), [
-      '"avg" is not a statistic (use count, sum, mean, min, max, first, last, range, stddev, variance, median, rms, slope, rate or a percentile such as p95)',
+      { key: 'statistic', vars: { name: 'avg', list: 'count, sum, mean, min, max, first, last, range, stddev, variance, median, rms, slope, rate' } },
     ]);
-    assert.deepEqual(validateStatistics([]), ['choose at least one statistic']);
+    assert.deepEqual(validateStatistics([]), [{ key: 'noStatistics' }]);
   });
 });
 

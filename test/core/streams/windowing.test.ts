@@ -161,13 +161,12 @@ describe('core: windows', () => {
     assert.deepEqual(roundStats({ count: 137, mean: 1.23456 }, 2), { count: 137, mean: 1.2 });
   });
 
-  it('validates settings in words', () => {
-    assert.deepEqual(validateWindow(opts({ kind: 'count', size: 2.5, hop: 3 })), [
-      'a count window needs a whole number of samples above 0', 'a count window hops by 1 to its size samples',
-    ]);
-    assert.deepEqual(validateWindow(opts({ kind: 'hopping', size: 1000, hop: 0 })), ['a hopping window hops by more than 0 and at most its length']);
-    assert.deepEqual(validateWindow(opts({})), []);
-    assert.deepEqual(validateWindow(opts({ kind: 'count', size: 500, maxSamples: 100 })), ['a count window of 500 samples is above the limit of 100 samples per window']);
+  it('names each bad setting by its message key', () => {
+    const keys = (o: Partial<WindowOptions>) => validateWindow(opts(o)).map((p) => p.key);
+    assert.deepEqual(keys({ kind: 'count', size: 2.5, hop: 3 }), ['countSize', 'countHop']);
+    assert.deepEqual(keys({ kind: 'hopping', size: 1000, hop: 0 }), ['hop']);
+    assert.deepEqual(keys({}), []);
+    assert.deepEqual(validateWindow(opts({ kind: 'count', size: 500, maxSamples: 100 })), [{ key: 'countAboveLimit', vars: { size: 500, max: 100 } }]);
   });
   it('a late sample in a count window is placed, not re-sorted for: results as if in time order, and in order again after', () => {
     const w = new StreamWindows(opts({ kind: 'count', size: 4, hop: 1, time: 'processing', statistics: ['count', 'first', 'last', 'rate', 'mean'] }));
@@ -190,6 +189,6 @@ describe('core: windows', () => {
     // the window of two closes; its fields leave, and new ones fit
     assert.equal(w.add(some(0), 4).refused, undefined);
     assert.equal(w.add(some(1000), 6).refused, undefined, 'fields no window holds make room');
-    assert.deepEqual(validateWindow(opts({ maxFields: 0 })), ['the field limit must be a whole number from 1 to 100,000']);
+    assert.deepEqual(validateWindow(opts({ maxFields: 0 })), [{ key: 'maxFields' }]);
   });
 });
