@@ -11,7 +11,7 @@ import { engineOptions, InferSettings } from '../core/inference/infer-settings';
 import { ModelHandle } from '../core/models/model-binding';
 import { OverflowError } from '../core/inference/batch-scheduler';
 import { ModelLoadError, SessionPool } from '../core/inference/session-pool';
-import { errorBadge, shortText, STATUS_MAX, StatusThrottle } from '../core/shared/status';
+import { errorBadge, shortText, STATUS_MAX } from '../core/shared/status';
 import { errorText } from '../core/shared/errors';
 import { InputError } from '../core/inference/tensor-map';
 

@@ -4,7 +4,7 @@
  */
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import { guarded, nodeKit } from '../kit/node-kit';
-import { errorBadge, StatusThrottle } from '../core/shared/status';
+import { errorBadge } from '../core/shared/status';
 import { errorText } from '../core/shared/errors';
 import { SensorDef, SensorContext, Source, SendFn, DoneFn } from './source';
 import { createMqttSource } from './mqtt-source';

@@ -7,7 +7,7 @@ import { ModbusPoller } from '../core/sensor/modbus-poller';
 import { readingQuality, Reading } from '../core/sensor/sensor-output';
 import { errorBadge, formatValue, shortText, StatusBadge } from '../core/shared/status';
 import { errorText } from '../core/shared/errors';
-import { emitReading, intervalMs, outputSettings, SensorContext, Source, SendFn, DoneFn } from './source';
+import { emitReading, intervalMs, outputSettings, SensorContext, Source, SendFn } from './source';
 
 /** Editor rows carry strings; the register map wants numbers (and nothing for empty optional cells). */
 export function normalizePoints(rows: Partial<PointDefinition>[] | undefined): Partial<PointDefinition>[] {

@@ -53,8 +53,22 @@ export function guarded<S>(kit: Pick<NodeKit, 'fail'>, handler: InputHandler<S>)
 
 const isProblem = (v: unknown): v is Problem => typeof v === 'object' && v !== null && typeof (v as Problem).key === 'string';
 
+/** The node type's messages: `t('errors.config', {...})` reads `<type>.errors.config` from its locale. */
+export function translator(RED: NodeAPI, type: string): Translate {
+  return (key, vars) => RED._(`${type}.${key}`, vars as Record<string, string>);
+}
+
+/** Problems core named by message keys, in words; a problem may carry another as a value (an alarm, and what is wrong with it). */
+export function problemWords(t: Translate, problems: Problem[]): string[] {
+  const say = (p: Problem): string => {
+    const vars = Object.fromEntries(Object.entries(p.vars ?? {}).map(([k, v]) => [k, isProblem(v) ? say(v) : v]));
+    return t(`errors.${p.key}`, vars);
+  };
+  return problems.map(say);
+}
+
 export function nodeKit(RED: NodeAPI, node: Node, type: string): NodeKit {
-  const t: Translate = (key, vars) => RED._(`${type}.${key}`, vars as Record<string, string>);
+  const t = translator(RED, type);
   const status = new StatusThrottle((b: StatusBadge) => node.status(b));
   const describe = (err: unknown) => (err instanceof KeyedError ? t(`errors.${err.key}`, err.vars) : errorText(err));
   return {
@@ -73,12 +87,7 @@ export function nodeKit(RED: NodeAPI, node: Node, type: string): NodeKit {
       done(new Error(t('errors.notConfigured')));
     },
     words(problems) {
-      // a problem may carry another as a value (an alarm's number, and what is wrong with it)
-      const say = (p: Problem): string => {
-        const vars = Object.fromEntries(Object.entries(p.vars ?? {}).map(([k, v]) => [k, isProblem(v) ? say(v) : v]));
-        return t(`errors.${p.key}`, vars);
-      };
-      return problems.map(say);
+      return problemWords(t, problems);
     },
   };
 }

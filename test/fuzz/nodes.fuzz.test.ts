@@ -81,6 +81,16 @@ function assertClean(o: Outcome): void {
   assert.deepEqual([...kinds.values()].slice(0, 30), [], `${o.failures.length} failure(s) of ${kinds.size} kind(s)`);
 }
 
+/** A model store with pump-anomaly 1 installed and active. */
+function anomalyStore(): { dir: string; store: ModelStore } {
+  const dir = tempDir();
+  const store = ModelStore.shared(dir);
+  const m = model('pump-anomaly');
+  store.install(m.manifest, m.onnx);
+  store.activate(m.name, '1');
+  return { dir, store };
+}
+
 const receive = (msg: object) => (helper.getNode('n') as unknown as { receive(m: object): void }).receive(msg);
 
 const ALARMS = [
@@ -147,11 +157,7 @@ describe('fuzz: every node takes hostile messages and keeps working', function (
   });
 
   it('edge-infer', async () => {
-    const dir = tempDir();
-    const store = ModelStore.shared(dir);
-    const m = model('pump-anomaly');
-    store.install(m.manifest, m.onnx);
-    store.activate(m.name, '1');
+    const { dir } = anomalyStore();
     await load([{ id: 'model', type: 'edge-model', source: 'store', model: 'pump-anomaly', storeDir: dir, file: '', pollInterval: '1' },
       { id: 'n', type: 'edge-infer', model: 'model', mode: 'anomaly', output: '', topK: '3', transform: 'none', threshold: '', nan: 'reject',
         maxBatch: '16', batchWait: '5', concurrency: '1', queueSize: '20000', overflow: 'error', threads: '1', maxValues: '100000', wires: [['out']] }, recorder('out')]);
@@ -172,11 +178,7 @@ describe('fuzz: every node takes hostile messages and keeps working', function (
   });
 
   it('edge-model-update', async () => {
-    const dir = tempDir();
-    const store = ModelStore.shared(dir);
-    const m = model('pump-anomaly');
-    store.install(m.manifest, m.onnx);
-    store.activate(m.name, '1');
+    const { dir, store } = anomalyStore();
     await load([{ id: 'model', type: 'edge-model', source: 'store', model: 'pump-anomaly', storeDir: dir, file: '', pollInterval: '1' },
       { id: 'n', type: 'edge-model-update', model: 'model', source: 'directory', directory: tempDir('edge-usb-'), interval: '3600', requireSignature: false,
         maxSizeMb: '10', timeout: '10', probation: '5', keep: '3', statusTopic: '', wires: [['reports']] }, recorder('reports')]);

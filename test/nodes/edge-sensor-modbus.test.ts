@@ -169,7 +169,8 @@ describe('nodes: edge-sensor Modbus source (TCP)', function () {
 
   it('reports a bad device configuration at deploy', async () => {
     await load([deviceConfig(port, { port: '0', unitTimeouts: 'fast' }), sensor('s'), recorder('out')]);
-    assert.equal(errors('dev')[0][0], 'Modbus device configuration is not usable: "fast" is not unit=milliseconds (example: 3=2000)');
+    // every problem at once, not only the first
+    assert.equal(errors('dev')[0][0], 'Modbus device configuration is not usable: the TCP port must be 1 to 65535; "fast" is not unit=milliseconds (example: 3=2000)');
     await waitFor(() => lastStatus('s')?.text === 'config error', 'the sensor shows the config error');
   });
 });

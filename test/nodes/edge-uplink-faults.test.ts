@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import mqtt from 'mqtt';
 import Database from 'better-sqlite3';
-import { decodePublish, Envelope } from '../../nodes/core/uplink/uplink-batch';
 import { DurableQueue } from '../../nodes/core/uplink/durable-queue';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
+import { cloudSubscriber } from '../support/cloud';
 import { Mosquitto } from '../../scripts/lib/mosquitto';
 import { errors, helper, runtimeWithStateDir, lastStatus, load, messages, record, recorder, statuses, warnings, watchers } from '../support/red';
 
@@ -26,16 +25,6 @@ const flowOf = (id: string, extra: object = {}) => [uplink(id, extra), recorder(
 const cloudConfig = (port: number, version = '4') => ({ id: 'cloud', type: 'edge-mqtt-broker', url: `mqtt://127.0.0.1:${port}`, clientId: '', protocolVersion: version, clean: true, keepalive: '30', rejectUnauthorized: true });
 const send = (id: string, msg: object) => (helper.getNode(id) as unknown as { receive(m: object): void }).receive(msg);
 
-async function cloudSubscriber(port: number, filter = 'cloud/#'): Promise<{ envelopes: Envelope[]; topics: string[]; close(): Promise<void> }> {
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 200 });
-  const got = { envelopes: [] as Envelope[], topics: [] as string[], close: () => client.endAsync(true) };
-  client.on('message', (topic, payload) => {
-    got.topics.push(topic);
-    got.envelopes.push(...decodePublish(payload, 'json'));
-  });
-  await client.subscribeAsync(filter, { qos: 1 });
-  return got;
-}
 
 async function stats(id: string): Promise<Record<string, any>> {
   const rec = record(`${id}-stats`);

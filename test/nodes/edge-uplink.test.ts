@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { decodePublish, Envelope } from '../../nodes/core/uplink/uplink-batch';
+import { decodePublish } from '../../nodes/core/uplink/uplink-batch';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
+import { cloudSubscriber } from '../support/cloud';
 import { makeTls, Mosquitto } from '../../scripts/lib/mosquitto';
 import { errors, helper, runtimeWithStateDir, lastStatus, load, messages, record, recorder, translate, watchers } from '../support/red';
 
@@ -19,18 +20,6 @@ function uplink(extra: object = {}): object {
 const cloudConfig = (port: number) => ({ id: 'cloud', type: 'edge-mqtt-broker', url: `mqtt://127.0.0.1:${port}`, clientId: '', protocolVersion: '4', clean: true, keepalive: '30', rejectUnauthorized: true });
 const send = (msg: object) => (helper.getNode('up') as unknown as { receive(m: object): void }).receive(msg);
 
-/** A cloud-side subscriber collecting every envelope. */
-async function cloudSubscriber(port: number): Promise<{ envelopes: Envelope[]; publishes: number; close(): Promise<void> }> {
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 200 });
-  const got = { envelopes: [] as Envelope[], publishes: 0, close: () => client.endAsync(true) };
-  client.on('message', (_t, payload) => {
-    got.publishes++;
-    got.envelopes.push(...decodePublish(payload, 'json'));
-  });
-  client.on('connect', () => void client.subscribe('cloud/#', { qos: 1 }));
-  await client.subscribeAsync('cloud/#', { qos: 1 });
-  return got;
-}
 
 describe('nodes: edge-uplink', function () {
   let broker: EmbeddedBroker;

@@ -55,11 +55,17 @@ export function demoZoo(): Zoo {
  * it looks a table up by the largest feature, which is out of bounds for anything above 1.
  */
 export function failingModel(version: string): { manifest: ModelManifest; onnx: Uint8Array } {
-  const g = new GraphBuilder('fails-in-service');
-  const x = g.input('features', ELEM.FLOAT, ['batch', 8]);
-  const top = g.op1('ReduceMax', [x], { axes: { ints: [1] }, keepdims: { int: 0 } });
-  const index = g.op1('Cast', [top], { to: { int: ELEM.INT64 } });
-  g.op1('Gather', [g.constant('table', [0.1, 0.2], [2]), index], {}, 'score');
+  return scoreModel('fails-in-service', version, (g, x) => {
+    const top = g.op1('ReduceMax', [x], { axes: { ints: [1] }, keepdims: { int: 0 } });
+    const index = g.op1('Cast', [top], { to: { int: ELEM.INT64 } });
+    g.op1('Gather', [g.constant('table', [0.1, 0.2], [2]), index], {}, 'score');
+  });
+}
+
+/** A pump-anomaly stand-in: 8 features in, a `score` per row out, as `body` computes it from the input. */
+function scoreModel(name: string, version: string, body: (g: GraphBuilder, x: string) => void): { manifest: ModelManifest; onnx: Uint8Array } {
+  const g = new GraphBuilder(name);
+  body(g, g.input('features', ELEM.FLOAT, ['batch', 8]));
   g.output('score', ELEM.FLOAT, ['batch']);
   const onnx = g.encode();
   const base = model('pump-anomaly').manifest;
@@ -73,15 +79,8 @@ export function failingModel(version: string): { manifest: ModelManifest; onnx: 
  * A model that passes warm-up (zeros in, 0 out) and answers NaN for every real input: sqrt(-Σx²).
  */
 export function nanModel(version: string): { manifest: ModelManifest; onnx: Uint8Array } {
-  const g = new GraphBuilder('nan-in-service');
-  const x = g.input('features', ELEM.FLOAT, ['batch', 8]);
-  const squares = g.op1('ReduceSumSquare', [x], { axes: { ints: [1] }, keepdims: { int: 0 } });
-  g.op1('Sqrt', [g.op1('Neg', [squares])], {}, 'score');
-  g.output('score', ELEM.FLOAT, ['batch']);
-  const onnx = g.encode();
-  const base = model('pump-anomaly').manifest;
-  return {
-    manifest: { name: base.name, version, sha256: sha256Hex(onnx), created: new Date().toISOString(), inputs: base.inputs, outputs: base.outputs, threshold: base.threshold },
-    onnx,
-  };
+  return scoreModel('nan-in-service', version, (g, x) => {
+    const squares = g.op1('ReduceSumSquare', [x], { axes: { ints: [1] }, keepdims: { int: 0 } });
+    g.op1('Sqrt', [g.op1('Neg', [squares])], {}, 'score');
+  });
 }

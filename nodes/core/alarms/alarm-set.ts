@@ -6,7 +6,7 @@
 import { AlarmEvent, AlarmFacts, AlarmState, NORMAL_FACTS, apply, stateOf } from './alarm-state';
 import { RULE_KINDS, RuleEvaluator, RuleOptions, Severity, formatMessage, severityOf, validateRule } from './alarm-rules';
 import { ChatterDetector, FloodDetector } from './alarm-flood';
-import { getPath, parsePath, pathProblem } from '../shared/message';
+import { getPath, pathProblem } from '../shared/message';
 import type { Problem } from '../shared/fields';
 import { quote } from '../shared/errors';
 

@@ -334,33 +334,33 @@ function silence(client: ModbusRTU): void {
 }
 
 /** "3=2000, 7=500" -> {3: 2000, 7: 500}; throws with a readable reason. */
-export function parseUnitTimeouts(text: string): Record<number, number> {
-  const out: Record<number, number> = {};
+/** Per-unit response timeouts, `3=2000, 7:500`; the parts that are not unit=milliseconds are returned too. */
+export function parseUnitTimeouts(text: string): { timeouts: Record<number, number>; bad: string[] } {
+  const timeouts: Record<number, number> = {};
+  const bad: string[] = [];
   const normalised = String(text ?? '').replace(/\s*([=:])\s*/g, '$1');
   for (const part of normalised.split(/[,;\s]+/).filter(Boolean)) {
     const m = /^(\d{1,3})[=:](\d+)$/.exec(part);
-    if (!m || Number(m[1]) > 255 || Number(m[2]) < 1) {
-      throw new Error(`"${part}" is not unit=milliseconds (example: 3=2000)`);
-    }
-    out[Number(m[1])] = Number(m[2]);
+    if (!m || Number(m[1]) > 255 || Number(m[2]) < 1) bad.push(part.slice(0, 40));
+    else timeouts[Number(m[1])] = Number(m[2]);
   }
-  return out;
+  return { timeouts, bad };
 }
 
-/** Checks connection settings; returns problems in words (empty when valid). */
+/** Checks connection settings; returns problems as message keys (empty when valid). */
 export function validateModbusOptions(o: ModbusConnectionOptions): string[] {
   const problems: string[] = [];
   const t = o.transport;
   if (t.kind === 'tcp') {
-    if (!t.host) problems.push('a host name or IP address is required');
-    if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) problems.push('the TCP port must be 1 to 65535');
+    if (!t.host) problems.push('host');
+    if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) problems.push('port');
   } else {
-    if (!t.path) problems.push('a serial port is required (example: /dev/ttyUSB0)');
-    if (!Number.isInteger(t.baudRate) || t.baudRate < 50) problems.push('the baud rate must be a whole number');
-    if (!['none', 'even', 'odd'].includes(t.parity)) problems.push('parity must be none, even or odd');
-    if (t.dataBits !== 7 && t.dataBits !== 8) problems.push('data bits must be 7 or 8');
-    if (t.stopBits !== 1 && t.stopBits !== 2) problems.push('stop bits must be 1 or 2');
+    if (!t.path) problems.push('serialPath');
+    if (!Number.isInteger(t.baudRate) || t.baudRate < 50) problems.push('baudRate');
+    if (!['none', 'even', 'odd'].includes(t.parity)) problems.push('parity');
+    if (t.dataBits !== 7 && t.dataBits !== 8) problems.push('dataBits');
+    if (t.stopBits !== 1 && t.stopBits !== 2) problems.push('stopBits');
   }
-  if (!Number.isInteger(o.timeoutMs) || o.timeoutMs < 10) problems.push('the timeout must be at least 10 ms');
+  if (!Number.isInteger(o.timeoutMs) || o.timeoutMs < 10) problems.push('timeout');
   return problems;
 }

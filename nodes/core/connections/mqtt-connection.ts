@@ -10,6 +10,7 @@ import mqtt, { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient
 import { BackoffOptions } from './backoff';
 import { errorText } from '../shared/errors';
 import { SharedConnection } from './shared-connection';
+import type { Problem } from '../shared/fields';
 
 export type QoS = 0 | 1 | 2;
 
@@ -65,36 +66,27 @@ export function redactUrl(url: unknown): string {
   return String(url ?? '').replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@').slice(0, 300);
 }
 
-/** Checks the settings a user typed; returns problems in words (empty when valid). */
-export function validateMqttOptions(o: Partial<MqttConnectionOptions>): string[] {
-  const problems: string[] = [];
+/** Checks the settings a user typed; returns problems as message keys with their values (empty when valid). */
+export function validateMqttOptions(o: Partial<MqttConnectionOptions>): Problem[] {
+  const problems: Problem[] = [];
+  const add = (key: string, vars?: Record<string, unknown>) => problems.push(vars ? { key, vars } : { key });
   let url: URL | undefined;
   try {
     url = new URL(String(o.url ?? ''));
   } catch {
-    problems.push(`broker URL "${redactUrl(o.url)}" is not a URL (example: mqtt://localhost:1883)`);
+    add('url', { url: redactUrl(o.url) });
   }
-  if (url && (url.username || url.password || /^[a-z]+:\/\/[^/]*@/i.test(String(o.url)))) {
-    problems.push('the broker URL contains a user name or password: the URL is saved in the flow file and shown in logs, so put them in the Username and Password fields (kept as credentials) and remove them from the URL');
-  }
+  if (url && (url.username || url.password || /^[a-z]+:\/\/[^/]*@/i.test(String(o.url)))) add('urlCredentials');
   if (o.maxPacketBytes !== undefined && !(Number.isInteger(o.maxPacketBytes) && o.maxPacketBytes >= 1024 && o.maxPacketBytes <= 268_435_456)) {
-    problems.push('the max packet must be 1 to 262,144 KiB');
+    add('maxPacket');
   }
-  if (url && !SCHEMES.includes(url.protocol)) {
-    problems.push(`broker URL must start with mqtt://, mqtts://, ws:// or wss:// (got ${url.protocol}//)`);
-  }
-  if (o.protocolVersion !== 4 && o.protocolVersion !== 5) problems.push('MQTT version must be 3.1.1 or 5');
-  if (!Number.isInteger(o.keepalive) || o.keepalive! < 0 || o.keepalive! > 65535) {
-    problems.push('keepalive must be 0 to 65535 seconds');
-  }
-  if (o.sessionExpiry !== undefined && (!Number.isInteger(o.sessionExpiry) || o.sessionExpiry < 0)) {
-    problems.push('session expiry must be a whole number of seconds');
-  }
-  if (o.clean === false && !o.clientId) {
-    problems.push('a persistent session (clean session off) needs a fixed client id, or each restart starts a new one');
-  }
-  if (o.will && !o.will.topic) problems.push('the last-will message needs a topic');
-  if (o.will?.topic && /[+#]/.test(o.will.topic)) problems.push('the last-will topic cannot contain + or #');
+  if (url && !SCHEMES.includes(url.protocol)) add('scheme', { scheme: `${url.protocol}//`.slice(0, 40) });
+  if (o.protocolVersion !== 4 && o.protocolVersion !== 5) add('protocolVersion');
+  if (!Number.isInteger(o.keepalive) || o.keepalive! < 0 || o.keepalive! > 65535) add('keepalive');
+  if (o.sessionExpiry !== undefined && (!Number.isInteger(o.sessionExpiry) || o.sessionExpiry < 0)) add('sessionExpiry');
+  if (o.clean === false && !o.clientId) add('clientId');
+  if (o.will && !o.will.topic) add('willTopic');
+  if (o.will?.topic && /[+#]/.test(o.will.topic)) add('willWildcard');
   return problems;
 }
 

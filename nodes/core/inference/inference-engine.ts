@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import * as ort from 'onnxruntime-node';
 import { BatchScheduler, OverflowPolicy, SchedulerCounters } from './batch-scheduler';
-import { ModelManifest, ModelSource, TensorInfo } from '../models/model-manifest';
+import { ModelSource, TensorInfo } from '../models/model-manifest';
 import { checkPostOptions, pickOutput, PostOptions, postprocess } from './postprocess';
 import { SessionLease, SessionPool, SessionSettings } from './session-pool';
 import { Feed, hasBatchDim, InputError, isSupportedType, MappedInput, mapInput, MappingOptions, mergeInputs, NanPolicy, OutputTensor, shapeText, splitOutputs } from './tensor-map';

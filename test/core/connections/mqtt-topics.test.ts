@@ -22,22 +22,18 @@ describe('core: MQTT topics and settings', () => {
   it('reports unusable broker settings in words', () => {
     assert.deepEqual(validateMqttOptions({ url: 'mqtt://h:1883', protocolVersion: 4, keepalive: 60 }), []);
     assert.deepEqual(validateMqttOptions({ url: 'http://h', protocolVersion: 3 as never, keepalive: -1, will: { topic: 'a/#', payload: '', qos: 0, retain: false } }), [
-      'broker URL must start with mqtt://, mqtts://, ws:// or wss:// (got http://)',
-      'MQTT version must be 3.1.1 or 5',
-      'keepalive must be 0 to 65535 seconds',
-      'the last-will topic cannot contain + or #',
+      { key: 'scheme', vars: { scheme: 'http://' } }, { key: 'protocolVersion' }, { key: 'keepalive' }, { key: 'willWildcard' },
     ]);
-    assert.match(validateMqttOptions({ url: 'not a url', protocolVersion: 4, keepalive: 1 })[0], /is not a URL/);
+    assert.deepEqual(validateMqttOptions({ url: 'not a url', protocolVersion: 4, keepalive: 1 })[0], { key: 'url', vars: { url: 'not a url' } });
   });
+
   it('refuses a password in the broker URL and never shows one', () => {
     const problems = validateMqttOptions({ url: 'mqtt://jane:s3cret@broker.example:1883', protocolVersion: 4, keepalive: 60 });
-    assert.equal(problems.length, 1);
-    assert.match(problems[0], /contains a user name or password.*Username and Password fields/);
-    assert.doesNotMatch(problems.join(' '), /s3cret/);
-    assert.match(validateMqttOptions({ url: 'mqtt://jane@broker', protocolVersion: 4, keepalive: 60 })[0], /user name or password/);
+    assert.deepEqual(problems, [{ key: 'urlCredentials' }], 'the problem quotes nothing of the URL');
+    assert.deepEqual(validateMqttOptions({ url: 'mqtt://jane@broker', protocolVersion: 4, keepalive: 60 }), [{ key: 'urlCredentials' }]);
     assert.equal(redactUrl('mqtts://jane:s3cret@broker:8883/path'), 'mqtts://***@broker:8883/path');
     assert.equal(redactUrl('mqtt://broker:1883'), 'mqtt://broker:1883');
-    assert.doesNotMatch(validateMqttOptions({ url: 'mqtt://a:b@ not a url', protocolVersion: 4, keepalive: 1 }).join(' '), /a:b@/);
+    assert.doesNotMatch(JSON.stringify(validateMqttOptions({ url: 'mqtt://a:b@ not a url', protocolVersion: 4, keepalive: 1 })), /a:b@/);
   });
 
   it('names what stops a topic from being published', () => {
