@@ -4,8 +4,6 @@
  */
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import { guarded, nodeKit } from '../kit/node-kit';
-import { errorBadge } from '../core/shared/status';
-import { errorText } from '../core/shared/errors';
 import { SensorDef, SensorContext, Source, SendFn, DoneFn } from './source';
 import { createMqttSource } from './mqtt-source';
 import { createModbusSource } from './modbus-source';
@@ -28,7 +26,7 @@ export = function register(RED: NodeAPI): void {
       node,
       def,
       status: throttle,
-      t: (key, vars) => RED._(`edge-sensor.${key}`, vars as Record<string, string>),
+      t: kit.t,
     };
 
     let source: Source | undefined;
@@ -39,10 +37,9 @@ export = function register(RED: NodeAPI): void {
       created.start();
       source = created;
     } catch (err) {
-      // A configuration problem: reported once at deploy, in words, and shown on the node.
+      // a configuration problem: reported once at deploy, in words, and shown on the node
       source = undefined;
-      node.error(ctx.t('errors.config', { problems: errorText(err) }));
-      throttle.now(errorBadge(ctx.t('status.config')));
+      kit.configError([kit.describe(err)]);
     }
 
     function onInput(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void {

@@ -1,7 +1,7 @@
 /** edge-sensor, Modbus source: polls a register map through the shared edge-modbus-device connection. */
 import type { Node, NodeMessageInFlow } from 'node-red';
 import { ModbusDeviceHandle } from '../core/connections/config-handles';
-import { toInt, toNumber } from '../core/shared/fields';
+import { SettingsError, toInt, toNumber } from '../core/shared/fields';
 import { PointDefinition, validateRegisterMap } from '../core/sensor/modbus-registers';
 import { ModbusPoller } from '../core/sensor/modbus-poller';
 import { readingQuality, Reading } from '../core/sensor/sensor-output';
@@ -44,7 +44,7 @@ export function createModbusSource(ctx: SensorContext): Source {
   if (!device) throw new Error(t('errors.noDevice'));
   const points = normalizePoints(def.points);
   const problems = validateRegisterMap(points);
-  if (problems.length) throw new Error(problems.join('; '));
+  if (problems.length) throw new SettingsError(problems);
   const maxGap = toInt(def.maxGap, 0);
   if (maxGap < 0 || maxGap > 100) throw new Error(t('errors.maxGap'));
   const unitOverride = String(def.unitId ?? '').trim() === '' ? undefined : toInt(def.unitId, NaN);

@@ -1,6 +1,6 @@
 /** edge-sensor, simulator source: seeded synthetic channels for building and testing flows without hardware. */
 import type { NodeMessageInFlow } from 'node-red';
-import { toInt, toNumber } from '../core/shared/fields';
+import { SettingsError, toInt, toNumber } from '../core/shared/fields';
 import { AnomalySpec, ChannelSpec, Simulator, validateChannels } from '../core/sensor/simulator';
 import { formatValue, shortText } from '../core/shared/status';
 import { errorText } from '../core/shared/errors';
@@ -22,7 +22,7 @@ export function createSimulatorSource(ctx: SensorContext): Source {
   const anomalies = (def.anomalies ?? []).map((a) =>
     numericFields<AnomalySpec>(a, NUMERIC_ANOMALY_FIELDS, { durationS: 0, magnitude: 0, everyS: 0 }));
   const problems = validateChannels(channels, anomalies);
-  if (problems.length) throw new Error(problems.join('; '));
+  if (problems.length) throw new SettingsError(problems);
   const every = intervalMs(ctx);
   const seed = toInt(def.seed, 1);
   const simulator = new Simulator(channels as ChannelSpec[], anomalies as AnomalySpec[], seed);

@@ -81,7 +81,11 @@ export = function register(RED: NodeAPI): void {
       }
       const topic = typeof m.topic === 'string' && m.topic ? m.topic : 'edge';
       const ts = typeof m.ts === 'number' && Number.isFinite(m.ts) ? m.ts : Date.now();
-      uplink.accept(topic, ts, m.payload, (err) => (err ? kit.fail(done, err, 'status.refused') : done()));
+      uplink.accept(topic, ts, m.payload, (err) => {
+        if (!err) return done();
+        kit.fail(done, err, 'status.refused');
+        status.set(badge); // the link's badge comes back once the refusal has been seen
+      });
     }
 
     function onClose(_removed: boolean, done: () => void): void {

@@ -5,7 +5,7 @@
  */
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { errorText, KeyedError } from '../core/shared/errors';
-import type { Problem } from '../core/shared/fields';
+import { Problem, SettingsError } from '../core/shared/fields';
 import { errorBadge, shortText, StatusBadge, StatusThrottle } from '../core/shared/status';
 
 /** Node-RED's send: one message, or one per output (each a message, several, or none). */
@@ -70,7 +70,8 @@ export function problemWords(t: Translate, problems: Problem[]): string[] {
 export function nodeKit(RED: NodeAPI, node: Node, type: string): NodeKit {
   const t = translator(RED, type);
   const status = new StatusThrottle((b: StatusBadge) => node.status(b));
-  const describe = (err: unknown) => (err instanceof KeyedError ? t(`errors.${err.key}`, err.vars) : errorText(err));
+  const describe = (err: unknown) => (err instanceof KeyedError ? t(`errors.${err.key}`, err.vars)
+    : err instanceof SettingsError ? problemWords(t, err.problems).join('; ') : errorText(err));
   return {
     t,
     status,

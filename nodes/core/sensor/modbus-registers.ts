@@ -3,6 +3,7 @@
  * and the planning of as few read requests as possible for a map.
  */
 import type { ModbusArea } from '../connections/modbus-connection';
+import type { Problem } from '../shared/fields';
 
 export type { ModbusArea };
 
@@ -57,50 +58,39 @@ function isBitArea(area: ModbusArea): boolean {
   return area === 'coil' || area === 'discrete';
 }
 
-/** Checks one point and returns a list of problems in words a user understands (empty when valid). */
-export function validatePoint(point: Partial<PointDefinition>, index = 0): string[] {
-  const where = `point ${index + 1}${point.name ? ` "${point.name}"` : ''}`;
-  const problems: string[] = [];
-  if (!point.name || typeof point.name !== 'string' || !point.name.trim()) problems.push(`${where}: a name is required`);
-  if (!point.area || !AREAS.includes(point.area)) problems.push(`${where}: area must be one of ${AREAS.join(', ')}`);
-  if (!point.type || !DATA_TYPES.includes(point.type)) {
-    problems.push(`${where}: type must be one of ${DATA_TYPES.join(', ')}`);
-  }
-  if (!Number.isInteger(point.address) || (point.address as number) < 0 || (point.address as number) > 65535) {
-    problems.push(`${where}: address must be a whole number from 0 to 65535`);
-  }
-  if (point.area && isBitArea(point.area) && point.type && point.type !== 'bool') {
-    problems.push(`${where}: ${point.area}s hold single bits, so the type must be bool`);
-  }
-  if (point.order !== undefined && !ORDERS.includes(point.order)) {
-    problems.push(`${where}: byte/word order must be one of ${ORDERS.join(', ')}`);
-  }
+/** Validates one point of a map; problems as message keys, each naming its point. */
+export function validatePoint(point: Partial<PointDefinition>, index = 0): Problem[] {
+  const problems: Problem[] = [];
+  const named = Boolean(point.name);
+  const add = (key: string, vars: Record<string, unknown> = {}) => problems.push(named
+    ? { key: 'inPoint', vars: { n: index + 1, name: point.name, problem: { key, vars } } }
+    : { key: 'inPointN', vars: { n: index + 1, problem: { key, vars } } });
+  if (!point.name || typeof point.name !== 'string' || !point.name.trim()) add('pointName');
+  if (!point.area || !AREAS.includes(point.area)) add('pointArea', { areas: AREAS.join(', ') });
+  if (!point.type || !DATA_TYPES.includes(point.type)) add('pointType', { types: DATA_TYPES.join(', ') });
+  if (!Number.isInteger(point.address) || (point.address as number) < 0 || (point.address as number) > 65535) add('pointAddress');
+  if (point.area && isBitArea(point.area) && point.type && point.type !== 'bool') add('pointBits', { area: point.area });
+  if (point.order !== undefined && !ORDERS.includes(point.order)) add('pointOrder', { orders: ORDERS.join(', ') });
   if (point.type === 'string' && (!Number.isInteger(point.length) || (point.length as number) < 1 ||
       (point.length as number) > MAX_READ_REGISTERS)) {
-    problems.push(`${where}: a string needs a length of 1 to ${MAX_READ_REGISTERS} registers`);
+    add('pointLength', { max: MAX_READ_REGISTERS });
   }
-  if (point.bit !== undefined && (!Number.isInteger(point.bit) || point.bit < 0 || point.bit > 15)) {
-    problems.push(`${where}: bit must be 0 to 15`);
+  if (point.bit !== undefined && (!Number.isInteger(point.bit) || point.bit < 0 || point.bit > 15)) add('pointBit');
+  for (const field of ['scale', 'offset'] as const) {
+    if (point[field] !== undefined && !Number.isFinite(point[field])) add('pointNumber', { field });
   }
-  for (const key of ['scale', 'offset'] as const) {
-    if (point[key] !== undefined && !Number.isFinite(point[key])) problems.push(`${where}: ${key} must be a number`);
-  }
-  if (point.unitId !== undefined && (!Number.isInteger(point.unitId) || point.unitId < 0 || point.unitId > 255)) {
-    problems.push(`${where}: unit id must be 0 to 255`);
-  }
-  if (problems.length === 0 && point.address! + pointWidth(point as PointDefinition) > 65536) {
-    problems.push(`${where}: runs past the last address 65535`);
-  }
+  if (point.unitId !== undefined && (!Number.isInteger(point.unitId) || point.unitId < 0 || point.unitId > 255)) add('pointUnitId');
+  if (problems.length === 0 && point.address! + pointWidth(point as PointDefinition) > 65536) add('pointPastEnd');
   return problems;
 }
 
-/** Validates a whole map: each point, plus duplicate names. */
-export function validateRegisterMap(points: Partial<PointDefinition>[]): string[] {
-  if (!Array.isArray(points) || points.length === 0) return ['the register map has no points'];
+/** Validates a whole map: each point, plus duplicate names; problems as message keys. */
+export function validateRegisterMap(points: Partial<PointDefinition>[]): Problem[] {
+  if (!Array.isArray(points) || points.length === 0) return [{ key: 'noPoints' }];
   const problems = points.flatMap((p, i) => validatePoint(p, i));
   const seen = new Set<string>();
   for (const p of points) {
-    if (p.name && seen.has(p.name)) problems.push(`point name "${p.name}" is used twice`);
+    if (p.name && seen.has(p.name)) problems.push({ key: 'pointTwice', vars: { name: p.name } });
     if (p.name) seen.add(p.name);
   }
   return problems;

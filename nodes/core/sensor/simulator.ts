@@ -2,6 +2,7 @@
  * A seeded signal simulator, so flows can be built and tested with no hardware: named channels with a waveform,
  * noise, slow drift and scheduled anomalies. The same seed and the same sample times give the same values.
  */
+import type { Problem } from '../shared/fields';
 
 export type Waveform = 'sine' | 'random-walk' | 'constant';
 export type AnomalyKind = 'spike' | 'step' | 'stuck';
@@ -69,35 +70,34 @@ export function gaussian(random: () => number): () => number {
   };
 }
 
-export function validateChannels(channels: Partial<ChannelSpec>[], anomalies: Partial<AnomalySpec>[] = []): string[] {
-  const problems: string[] = [];
-  if (!Array.isArray(channels) || channels.length === 0) return ['the simulator has no channels'];
+/** Validates channels and anomalies; problems as message keys, each naming its channel or anomaly. */
+export function validateChannels(channels: Partial<ChannelSpec>[], anomalies: Partial<AnomalySpec>[] = []): Problem[] {
+  const problems: Problem[] = [];
+  if (!Array.isArray(channels) || channels.length === 0) return [{ key: 'noChannels' }];
   const names = new Set<string>();
   channels.forEach((c, i) => {
-    const where = `channel ${i + 1}${c.name ? ` "${c.name}"` : ''}`;
-    if (!c.name) problems.push(`${where}: a name is required`);
-    else if (names.has(c.name)) problems.push(`${where}: the name is used twice`);
+    const add = (key: string, vars: Record<string, unknown> = {}) => problems.push(c.name
+      ? { key: 'inChannel', vars: { n: i + 1, name: c.name, problem: { key, vars } } }
+      : { key: 'inChannelN', vars: { n: i + 1, problem: { key, vars } } });
+    if (!c.name) add('channelName');
+    else if (names.has(c.name)) add('channelTwice');
     else names.add(c.name);
-    if (!c.waveform || !WAVEFORMS.includes(c.waveform)) problems.push(`${where}: waveform must be ${WAVEFORMS.join(', ')}`);
-    for (const key of ['base', 'amplitude', 'noise', 'drift'] as const) {
-      if (!Number.isFinite(c[key])) problems.push(`${where}: ${key} must be a number`);
+    if (!c.waveform || !WAVEFORMS.includes(c.waveform)) add('waveform', { waveforms: WAVEFORMS.join(', ') });
+    for (const field of ['base', 'amplitude', 'noise', 'drift'] as const) {
+      if (!Number.isFinite(c[field])) add('channelNumber', { field });
     }
-    if (c.waveform === 'sine' && !(Number(c.periodS) > 0)) problems.push(`${where}: a sine needs a period above 0 s`);
-    if (Number(c.noise) < 0) problems.push(`${where}: noise cannot be negative`);
-    if (c.decimals !== undefined && !(Number.isInteger(c.decimals) && c.decimals >= -1 && c.decimals <= 15)) {
-      problems.push(`${where}: decimals must be a whole number from -1 (all) to 15`);
-    }
+    if (c.waveform === 'sine' && !(Number(c.periodS) > 0)) add('sinePeriod');
+    if (Number(c.noise) < 0) add('noise');
+    if (c.decimals !== undefined && !(Number.isInteger(c.decimals) && c.decimals >= -1 && c.decimals <= 15)) add('decimals');
   });
   anomalies.forEach((a, i) => {
-    const where = `anomaly ${i + 1}`;
-    if (!a.channel || !names.has(a.channel)) problems.push(`${where}: channel "${a.channel ?? ''}" does not exist`);
-    if (!a.kind || !ANOMALY_KINDS.includes(a.kind)) problems.push(`${where}: kind must be ${ANOMALY_KINDS.join(', ')}`);
-    if (!(Number(a.atS) >= 0)) problems.push(`${where}: start must be 0 s or later`);
-    if (!(Number(a.durationS) >= 0)) problems.push(`${where}: duration must be 0 s or more`);
-    if (a.kind !== 'stuck' && !Number.isFinite(a.magnitude)) problems.push(`${where}: magnitude must be a number`);
-    if (a.everyS !== undefined && a.everyS !== 0 && !(a.everyS > (a.durationS ?? 0))) {
-      problems.push(`${where}: the repeat interval must be longer than the duration`);
-    }
+    const add = (key: string, vars: Record<string, unknown> = {}) => problems.push({ key: 'inAnomaly', vars: { n: i + 1, problem: { key, vars } } });
+    if (!a.channel || !names.has(a.channel)) add('anomalyChannel', { channel: String(a.channel ?? '').slice(0, 64) });
+    if (!a.kind || !ANOMALY_KINDS.includes(a.kind)) add('anomalyKind', { kinds: ANOMALY_KINDS.join(', ') });
+    if (!(Number(a.atS) >= 0)) add('anomalyStart');
+    if (!(Number(a.durationS) >= 0)) add('anomalyDuration');
+    if (a.kind !== 'stuck' && !Number.isFinite(a.magnitude)) add('anomalyMagnitude');
+    if (a.everyS !== undefined && a.everyS !== 0 && !(a.everyS > (a.durationS ?? 0))) add('anomalyRepeat');
   });
   return problems;
 }

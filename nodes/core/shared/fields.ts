@@ -35,3 +35,10 @@ export interface Problem {
   key: string;
   vars?: Record<string, unknown>;
 }
+
+/** Settings that cannot work, thrown where a constructor cannot return them; the node says each in words. */
+export class SettingsError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => p.key).join(', '));
+  }
+}

@@ -167,7 +167,7 @@ export class Uplink extends EventEmitter {
     const s = this.queue.stats();
     const c = this.sender.counters;
     return {
-      ...s, oldestAgeMs: s.oldestTs === undefined ? 0 : Math.max(0, Date.now() - s.oldestTs),
+      state: this.state, ...s, oldestAgeMs: s.oldestTs === undefined ? 0 : Math.max(0, Date.now() - s.oldestTs),
       publishes: c.publishes, sent: c.sentRecords, wireBytes: c.wireBytes, savedBytes: Math.max(0, c.plainBytes - c.wireBytes),
       tooLarge: c.tooLarge, badTopics: this.badTopics, epoch: this.queue.epoch,
     };

@@ -99,7 +99,7 @@ describe('core: register map validation', () => {
     assert.deepEqual(validateRegisterMap([point({ name: 'a' }), point({ name: 'b', area: 'coil', type: 'bool' })]), []);
   });
 
-  it('names each problem in words', () => {
+  it('names each problem by its message key, with the point it is in', () => {
     const problems = validateRegisterMap([
       { name: '', area: 'holding', address: 0, type: 'int16' },
       { name: 'x', area: 'coil', address: 1, type: 'float32' },
@@ -108,16 +108,17 @@ describe('core: register map validation', () => {
       { name: 'y', area: 'holding', address: 1, type: 'int16', bit: 16 },
       { name: 'z', area: 'holding', address: 65535, type: 'float32' },
     ]);
+    const at = (n: number, name: string, key: string, vars: object = {}) => ({ key: 'inPoint', vars: { n, name, problem: { key, vars } } });
     assert.deepEqual(problems, [
-      'point 1: a name is required',
-      'point 2 "x": coils hold single bits, so the type must be bool',
-      'point 3 "y": address must be a whole number from 0 to 65535',
-      'point 4 "s": a string needs a length of 1 to 125 registers',
-      'point 5 "y": bit must be 0 to 15',
-      'point 6 "z": runs past the last address 65535',
-      'point name "y" is used twice',
+      { key: 'inPointN', vars: { n: 1, problem: { key: 'pointName', vars: {} } } },
+      at(2, 'x', 'pointBits', { area: 'coil' }),
+      at(3, 'y', 'pointAddress'),
+      at(4, 's', 'pointLength', { max: 125 }),
+      at(5, 'y', 'pointBit'),
+      at(6, 'z', 'pointPastEnd'),
+      { key: 'pointTwice', vars: { name: 'y' } },
     ]);
-    assert.deepEqual(validateRegisterMap([]), ['the register map has no points']);
+    assert.deepEqual(validateRegisterMap([]), [{ key: 'noPoints' }]);
   });
 });
 

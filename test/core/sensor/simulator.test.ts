@@ -62,23 +62,21 @@ describe('core: simulator', () => {
     assert.deepEqual(run(sim, 5).map((v) => v - 10), [0, 10, 0, 20, 0, 0]);
   });
 
-  it('validates channels and anomalies in words', () => {
-    assert.deepEqual(validateChannels([]), ['the simulator has no channels']);
+  it('names each channel and anomaly problem by its message key', () => {
+    assert.deepEqual(validateChannels([]), [{ key: 'noChannels' }]);
     const problems = validateChannels(
       [flat({ name: 'a', waveform: 'sine', periodS: 0 }), flat({ name: 'a', noise: -1, decimals: 200 }), { name: 'b', waveform: 'square' as never }],
       [{ channel: 'zz', kind: 'spike', atS: 0, durationS: 0, magnitude: 1 }],
     );
+    const at = (n: number, name: string, key: string, vars: object = {}) => ({ key: 'inChannel', vars: { n, name, problem: { key, vars } } });
     assert.deepEqual(problems, [
-      'channel 1 "a": a sine needs a period above 0 s',
-      'channel 2 "a": the name is used twice',
-      'channel 2 "a": noise cannot be negative',
-      'channel 2 "a": decimals must be a whole number from -1 (all) to 15',
-      'channel 3 "b": waveform must be sine, random-walk, constant',
-      'channel 3 "b": base must be a number',
-      'channel 3 "b": amplitude must be a number',
-      'channel 3 "b": noise must be a number',
-      'channel 3 "b": drift must be a number',
-      'anomaly 1: channel "zz" does not exist',
+      at(1, 'a', 'sinePeriod'),
+      at(2, 'a', 'channelTwice'),
+      at(2, 'a', 'noise'),
+      at(2, 'a', 'decimals'),
+      at(3, 'b', 'waveform', { waveforms: 'sine, random-walk, constant' }),
+      ...['base', 'amplitude', 'noise', 'drift'].map((field) => at(3, 'b', 'channelNumber', { field })),
+      { key: 'inAnomaly', vars: { n: 1, problem: { key: 'anomalyChannel', vars: { channel: 'zz' } } } },
     ]);
   });
 
