@@ -94,7 +94,7 @@ export = function register(RED: NodeAPI): void {
       const text = r.state === 'downloading' ? t('status.downloading', { version: r.version, percent: Math.round((r.progress ?? 0) * 100) })
         : t(`status.${r.state}`, { version: r.version ?? '' });
       const refused = r.state === 'rejected' || r.state === 'rolled-back';
-      status.now({ fill: FILL[r.state] ?? 'grey', shape: refused ? 'ring' : 'dot', text: shortText(text, 32) });
+      status.now({ fill: FILL[r.state] ?? 'grey', shape: refused ? 'ring' : 'dot', text: shortText(text) });
       if (refused) node.warn(t(`log.${r.state}`, { version: r.version ?? '?', reason: r.reason ?? '' }));
       // the fleet's view: the last state of this gateway's model, retained
       if (connection && o.statusTopic && r.state !== 'downloading') {
@@ -103,12 +103,12 @@ export = function register(RED: NodeAPI): void {
     }
     updater.on('report', onReport);
     feed.on('unreachable', (err: unknown) => {
-      status.now({ fill: 'red', shape: 'ring', text: shortText(t('status.unreachable'), 32) });
+      status.now({ fill: 'red', shape: 'ring', text: shortText(t('status.unreachable')) });
       node.debug(t('log.checkFailed', { error: errorText(err) }));
     });
     feed.start();
     const active = store.active(handle!.name);
-    status.now({ fill: 'grey', shape: 'dot', text: shortText(active ? t('status.serving', { version: active.version }) : t('status.none'), 32) });
+    status.now({ fill: 'grey', shape: 'dot', text: shortText(active ? t('status.serving', { version: active.version }) : t('status.none')) });
 
     /** rollback, pin, unpin; a signed manifest handed over by the flow (e.g. from an http in node); or "check now". */
     function onInput(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void {

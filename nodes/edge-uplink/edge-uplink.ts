@@ -43,7 +43,7 @@ export = function register(RED: NodeAPI): void {
         fill: state === 'diskFull' ? 'red' as const : state === 'connected' ? 'green' as const : 'yellow' as const,
         shape: state === 'connected' ? 'dot' as const : 'ring' as const,
         // longer than most badges: the link and the backlog are both worth reading at a glance
-        text: shortText(t(`status.${state}`, { count: uplink!.queued }), 32),
+        text: shortText(t(`status.${state}`, { count: uplink!.queued })),
       };
     };
     function reportDrop(e: DropEvent): void {

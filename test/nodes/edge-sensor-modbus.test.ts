@@ -113,7 +113,7 @@ describe('nodes: edge-sensor Modbus source (TCP)', function () {
       'Error: vibration, temperature, pressure, speed, vibration_x100, temperature_x10, pressure_x100, speed_rpm, running, fault: Modbus exception 2: illegal data address');
     await delay(50);
     assert.equal(record('out').messages.length, 0, 'nothing is sent when every point failed and failures are errors');
-    assert.deepEqual(lastStatus('s'), { fill: 'red', shape: 'ring', text: 'Modbus exception 2…' });
+    assert.deepEqual(lastStatus('s'), { fill: 'red', shape: 'ring', text: 'Modbus exception 2: illegal dat…' });
   });
 
   it('shares one connection between sensors on the same device', async () => {

@@ -13,11 +13,14 @@ export interface StatusBadge {
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
 
-/** The editor cuts long status text; keep it short enough to read under a node. */
-export const STATUS_MAX = 19;
+/**
+ * One rule for every node's status text: at most this many characters, enough for a link and a backlog
+ * (`connected · queued 12345`) or a version and a latency, short enough to read under a node.
+ */
+export const STATUS_MAX = 32;
 
-export function shortText(text: string, max = STATUS_MAX): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+export function shortText(text: string): string {
+  return text.length <= STATUS_MAX ? text : `${text.slice(0, STATUS_MAX - 1)}…`;
 }
 
 /** Badge of a shared connection; `label` turns a state into words (i18n is the caller's). */

@@ -12,7 +12,8 @@ describe('core: node status badges', () => {
   });
 
   it('keeps status text short and values compact', () => {
-    assert.equal(shortText('a'.repeat(30)), `${'a'.repeat(18)}…`);
+    assert.equal(shortText('a'.repeat(40)), `${'a'.repeat(31)}…`);
+    assert.equal(shortText('a'.repeat(32)), 'a'.repeat(32));
     assert.equal(shortText('short'), 'short');
     assert.equal(formatValue(61.23456), '61.23');
     assert.equal(formatValue(1480), '1480');
