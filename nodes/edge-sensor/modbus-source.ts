@@ -1,39 +1,14 @@
 /** edge-sensor, Modbus source: polls a register map through the shared edge-modbus-device connection. */
 import type { Node, NodeMessageInFlow } from 'node-red';
 import { ModbusDeviceHandle } from '../core/connections/config-handles';
-import { SettingsError, toInt, toNumber } from '../core/shared/fields';
+import { SettingsError, toInt } from '../core/shared/fields';
 import { PointDefinition, validateRegisterMap } from '../core/sensor/modbus-registers';
 import { ModbusPoller } from '../core/sensor/modbus-poller';
 import { readingQuality, Reading } from '../core/sensor/sensor-output';
 import { errorBadge, formatValue, shortText, StatusBadge } from '../core/shared/status';
 import { errorText } from '../core/shared/errors';
-import { emitReading, intervalMs, outputSettings, SensorContext, Source, SendFn } from './source';
-
-/** Editor rows carry strings; the register map wants numbers (and nothing for empty optional cells). */
-export function normalizePoints(rows: Partial<PointDefinition>[] | undefined): Partial<PointDefinition>[] {
-  return (rows ?? []).map((row) => {
-    const r = row as Record<string, unknown>;
-    const optionalInt = (v: unknown) => (v === undefined || v === null || String(v).trim() === '' ? undefined : toInt(v, NaN));
-    const optionalNum = (v: unknown) => (v === undefined || v === null || String(v).trim() === '' ? undefined : toNumber(v, NaN));
-    const point: Partial<PointDefinition> = {
-      name: String(r.name ?? '').trim(),
-      area: r.area as PointDefinition['area'],
-      address: toInt(r.address, NaN),
-      type: r.type as PointDefinition['type'],
-      order: (r.order || undefined) as PointDefinition['order'],
-      length: optionalInt(r.length),
-      bit: optionalInt(r.bit),
-      scale: optionalNum(r.scale),
-      offset: optionalNum(r.offset),
-      unit: r.unit ? String(r.unit) : undefined,
-      unitId: optionalInt(r.unitId),
-    };
-    for (const key of Object.keys(point) as Array<keyof PointDefinition>) {
-      if (point[key] === undefined) delete point[key];
-    }
-    return point;
-  });
-}
+import { emitReading, intervalMs, SensorContext, Source, SendFn } from './source';
+import { normalizePoints, outputSettings } from '../core/sensor/sensor-settings';
 
 /** Polls asked for by input messages that may wait behind a slow device; more are refused with an error. */
 const MAX_WAITING_POLLS = 10;

@@ -1,26 +1,15 @@
 /** edge-sensor, simulator source: seeded synthetic channels for building and testing flows without hardware. */
 import type { NodeMessageInFlow } from 'node-red';
-import { SettingsError, toInt, toNumber } from '../core/shared/fields';
+import { SettingsError, toInt } from '../core/shared/fields';
 import { AnomalySpec, ChannelSpec, Simulator, validateChannels } from '../core/sensor/simulator';
 import { formatValue, shortText } from '../core/shared/status';
 import { errorText } from '../core/shared/errors';
-import { emitReading, intervalMs, outputSettings, SensorContext, Source, SendFn } from './source';
-
-const NUMERIC_CHANNEL_FIELDS = ['base', 'amplitude', 'periodS', 'noise', 'drift', 'decimals'] as const;
-const NUMERIC_ANOMALY_FIELDS = ['atS', 'durationS', 'magnitude', 'everyS'] as const;
-
-function numericFields<T>(row: Partial<T>, fields: readonly string[], fallbacks: Record<string, number>): Partial<T> {
-  const out: Record<string, unknown> = { ...row };
-  for (const f of fields) out[f] = toNumber(out[f], fallbacks[f] ?? NaN);
-  return out as Partial<T>;
-}
+import { emitReading, intervalMs, SensorContext, Source, SendFn } from './source';
+import { outputSettings, simulatorRows } from '../core/sensor/sensor-settings';
 
 export function createSimulatorSource(ctx: SensorContext): Source {
   const { node, def, t } = ctx;
-  const channels = (def.channels ?? []).map((c) =>
-    numericFields<ChannelSpec>(c, NUMERIC_CHANNEL_FIELDS, { amplitude: 0, periodS: 60, noise: 0, drift: 0, decimals: 3 }));
-  const anomalies = (def.anomalies ?? []).map((a) =>
-    numericFields<AnomalySpec>(a, NUMERIC_ANOMALY_FIELDS, { durationS: 0, magnitude: 0, everyS: 0 }));
+  const { channels, anomalies } = simulatorRows(def.channels, def.anomalies);
   const problems = validateChannels(channels, anomalies);
   if (problems.length) throw new SettingsError(problems);
   const every = intervalMs(ctx);

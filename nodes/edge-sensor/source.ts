@@ -5,6 +5,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { StatusThrottle } from '../core/shared/status';
 import { FailurePolicy, OutputMode, Reading, readingMessages, describeFailures } from '../core/sensor/sensor-output';
+import { MAX_INTERVAL_S, pollIntervalMs } from '../core/sensor/sensor-settings';
 import { PointDefinition } from '../core/sensor/modbus-registers';
 import { AnomalySpec, ChannelSpec } from '../core/sensor/simulator';
 
@@ -57,23 +58,11 @@ export interface Source {
   stop(removed: boolean): Promise<void>;
 }
 
-export function outputSettings(def: SensorDef): { mode: OutputMode; onFailure: FailurePolicy } {
-  return {
-    mode: def.outputMode === 'each' ? 'each' : 'object',
-    onFailure: def.onFailure === 'error' ? 'error' : 'quality',
-  };
-}
-
-/** Longest interval a timer can hold (2^31-1 ms, about 24.8 days); Node turns longer ones into 1 ms. */
-export const MAX_INTERVAL_S = 2_147_483;
-
-/** Poll interval in ms from the seconds a user typed; throws when unusable. */
+/** Poll interval in ms from the node's settings; throws, in words, when unusable. */
 export function intervalMs(ctx: SensorContext): number {
-  const seconds = Number(ctx.def.interval);
-  if (!Number.isFinite(seconds) || seconds < 0.01 || seconds > MAX_INTERVAL_S) {
-    throw new Error(ctx.t('errors.interval', { max: MAX_INTERVAL_S }));
-  }
-  return Math.round(seconds * 1000);
+  const ms = pollIntervalMs(ctx.def.interval);
+  if (ms === undefined) throw new Error(ctx.t('errors.interval', { max: MAX_INTERVAL_S }));
+  return ms;
 }
 
 /** Properties a reading sets; a triggering message's own values of them must not leak into the outputs. */

@@ -1,0 +1,69 @@
+/**
+ * edge-sensor's settings from the editor's fields (strings and table rows) that do not need Node-RED: the poll
+ * interval, the output shape, the register map's rows and the simulator's channels and anomalies as numbers.
+ */
+import { PointDefinition } from './modbus-registers';
+import { AnomalySpec, ChannelSpec } from './simulator';
+import { FailurePolicy, OutputMode } from './sensor-output';
+import { optionalNumber, toInt, toNumber } from '../shared/fields';
+
+/** Longest interval a timer can hold (2^31-1 ms, about 24.8 days); Node turns longer ones into 1 ms. */
+export const MAX_INTERVAL_S = 2_147_483;
+
+/** Poll interval in ms from the seconds a user typed, or undefined when it cannot be one. */
+export function pollIntervalMs(seconds: unknown): number | undefined {
+  const s = Number(seconds);
+  return Number.isFinite(s) && s >= 0.01 && s <= MAX_INTERVAL_S ? Math.round(s * 1000) : undefined;
+}
+
+export function outputSettings(def: { outputMode?: string; onFailure?: string }): { mode: OutputMode; onFailure: FailurePolicy } {
+  return {
+    mode: def.outputMode === 'each' ? 'each' : 'object',
+    onFailure: def.onFailure === 'error' ? 'error' : 'quality',
+  };
+}
+
+const optionalInt = (v: unknown) => (v === undefined || v === null || String(v).trim() === '' ? undefined : toInt(v, NaN));
+
+/** Editor rows carry strings; the register map wants numbers (and nothing for empty optional cells). */
+export function normalizePoints(rows: Partial<PointDefinition>[] | undefined): Partial<PointDefinition>[] {
+  return (Array.isArray(rows) ? rows : []).map((row) => {
+    const r = row as Record<string, unknown>;
+    const point: Partial<PointDefinition> = {
+      name: String(r.name ?? '').trim(),
+      area: r.area as PointDefinition['area'],
+      address: toInt(r.address, NaN),
+      type: r.type as PointDefinition['type'],
+      order: (r.order || undefined) as PointDefinition['order'],
+      length: optionalInt(r.length),
+      bit: optionalInt(r.bit),
+      scale: optionalNumber(r.scale),
+      offset: optionalNumber(r.offset),
+      unit: r.unit ? String(r.unit) : undefined,
+      unitId: optionalInt(r.unitId),
+    };
+    for (const key of Object.keys(point) as Array<keyof PointDefinition>) {
+      if (point[key] === undefined) delete point[key];
+    }
+    return point;
+  });
+}
+
+function numericFields<T>(row: Partial<T>, fields: readonly string[], fallbacks: Record<string, number>): Partial<T> {
+  const out: Record<string, unknown> = { ...row };
+  for (const f of fields) out[f] = toNumber(out[f], fallbacks[f] ?? NaN);
+  return out as Partial<T>;
+}
+
+/** The simulator's rows as numbers; blanks take the usual defaults, anything else that is not a number is NaN (named). */
+export function simulatorRows(channels: Partial<ChannelSpec>[] | undefined, anomalies: Partial<AnomalySpec>[] | undefined): {
+  channels: Partial<ChannelSpec>[];
+  anomalies: Partial<AnomalySpec>[];
+} {
+  return {
+    channels: (Array.isArray(channels) ? channels : []).map((c) =>
+      numericFields<ChannelSpec>(c, ['base', 'amplitude', 'periodS', 'noise', 'drift', 'decimals'], { amplitude: 0, periodS: 60, noise: 0, drift: 0, decimals: 3 })),
+    anomalies: (Array.isArray(anomalies) ? anomalies : []).map((a) =>
+      numericFields<AnomalySpec>(a, ['atS', 'durationS', 'magnitude', 'everyS'], { durationS: 0, magnitude: 0, everyS: 0 })),
+  };
+}
