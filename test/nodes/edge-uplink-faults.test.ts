@@ -9,11 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DurableQueue } from '../../nodes/core/uplink/durable-queue';
-import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
-import { freePort, waitFor } from '../../scripts/lib/net-util';
-import { cloudSubscriber } from '../support/cloud';
+import { waitFor } from '../../scripts/lib/net-util';
+import { cloudSubscriber, uplinkTestBed } from '../support/cloud';
 import { Mosquitto } from '../../scripts/lib/mosquitto';
-import { errors, helper, runtimeWithStateDir, lastStatus, load, messages, record, recorder, statuses, warnings, watchers } from '../support/red';
+import { errors, helper, lastStatus, load, messages, record, recorder, statuses, warnings, watchers } from '../support/red';
 
 function uplink(id: string, extra: object = {}): object {
   return { id, type: 'edge-uplink', broker: 'cloud', topic: 'cloud/${topic}', qos: '1', retain: false, format: 'json', gzip: false,
@@ -34,20 +33,12 @@ async function stats(id: string): Promise<Record<string, any>> {
 
 describe('nodes: edge-uplink under faults', function () {
   this.timeout(60_000);
-  let broker: EmbeddedBroker;
-  const stateDir = runtimeWithStateDir('edge-uplink-faults-');
-  beforeEach(async () => {
-    broker = await startAedes(await freePort());
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await broker.close();
-    fs.rmSync(path.join(stateDir, 'uplink'), { recursive: true, force: true });
-  });
+  const bed = uplinkTestBed('edge-uplink-faults-');
+  const { stateDir } = bed;
 
   it('refuses a record whose topic cannot be published, and no later record of any uplink on the connection is held up', async () => {
-    const cloud = await cloudSubscriber(broker.port);
-    await load([cloudConfig(broker.port), ...flowOf('up'), uplink('other', { topic: '' }), recorder('other-stats'), recorder('other-drops')]);
+    const cloud = await cloudSubscriber(bed.broker.port);
+    await load([cloudConfig(bed.broker.port), ...flowOf('up'), uplink('other', { topic: '' }), recorder('other-stats'), recorder('other-drops')]);
     await waitFor(() => lastStatus('up')?.fill === 'green' && lastStatus('other')?.fill === 'green', 'both connected');
     const caught = record('up-caught');
     const drops = record('up-drops');
@@ -75,8 +66,8 @@ describe('nodes: edge-uplink under faults', function () {
   });
 
   it('the topic template inserts the topic as it is ("$&" and "$\'" are not patterns)', async () => {
-    const cloud = await cloudSubscriber(broker.port);
-    await load([cloudConfig(broker.port), ...flowOf('up')]);
+    const cloud = await cloudSubscriber(bed.broker.port);
+    await load([cloudConfig(bed.broker.port), ...flowOf('up')]);
     await waitFor(() => lastStatus('up')?.fill === 'green', 'connected');
     for (const topic of ['a$&b', "c$'d", 'e$`f']) send('up', { topic, payload: 1 });
     await waitFor(() => cloud.topics.length === 3, 'three publishes');
@@ -107,8 +98,8 @@ describe('nodes: edge-uplink under faults', function () {
   });
 
   it('a pace that holds records back is not a resend: resent stays 0 on a link that never dropped', async () => {
-    const cloud = await cloudSubscriber(broker.port);
-    await load([cloudConfig(broker.port), ...flowOf('up', { rateRecords: '1000', maxRecords: '100' })]);
+    const cloud = await cloudSubscriber(bed.broker.port);
+    await load([cloudConfig(bed.broker.port), ...flowOf('up', { rateRecords: '1000', maxRecords: '100' })]);
     await waitFor(() => lastStatus('up')?.fill === 'green', 'connected');
     for (let i = 0; i < 3900; i++) send('up', { topic: 't', payload: i });
     await waitFor(() => cloud.envelopes.length === 3900, 'all 3,900 delivered', 30_000);
@@ -134,9 +125,9 @@ describe('nodes: edge-uplink under faults', function () {
     let out = '';
     holder.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     await waitFor(() => out.includes('locked'), 'the other process holds the lock');
-    const cloud = await cloudSubscriber(broker.port);
+    const cloud = await cloudSubscriber(bed.broker.port);
     try {
-      await load([cloudConfig(broker.port), ...flowOf('up')]);
+      await load([cloudConfig(bed.broker.port), ...flowOf('up')]);
       await waitFor(() => statuses('up').some((s) => /locked/.test(s.text ?? '')), 'the status says the buffer is locked');
       const caught = record('up-caught');
       send('up', { topic: 'new', payload: 'while locked' });
@@ -157,8 +148,8 @@ describe('nodes: edge-uplink under faults', function () {
     const other = new Database(file);
     other.exec('CREATE TABLE records (name TEXT, size INTEGER); INSERT INTO records VALUES (\'x\', 1);');
     other.close();
-    const cloud = await cloudSubscriber(broker.port);
-    await load([cloudConfig(broker.port), ...flowOf('up')]);
+    const cloud = await cloudSubscriber(bed.broker.port);
+    await load([cloudConfig(bed.broker.port), ...flowOf('up')]);
     await waitFor(() => lastStatus('up')?.fill === 'green', 'connected');
     const warned = warnings('up');
     assert.ok(warned.some((w) => /table records has other columns/.test(w)), warned.join('\n'));

@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { decodePublish } from '../../nodes/core/uplink/uplink-batch';
-import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
-import { freePort, waitFor } from '../../scripts/lib/net-util';
-import { cloudSubscriber } from '../support/cloud';
+import { startAedes } from '../../scripts/lib/aedes-broker';
+import { waitFor } from '../../scripts/lib/net-util';
+import { cloudSubscriber, uplinkTestBed } from '../support/cloud';
 import { makeTls, Mosquitto } from '../../scripts/lib/mosquitto';
-import { errors, helper, runtimeWithStateDir, lastStatus, load, messages, record, recorder, translate, watchers } from '../support/red';
+import { errors, helper, lastStatus, load, messages, record, recorder, translate, watchers } from '../support/red';
 
 
 function uplink(extra: object = {}): object {
@@ -22,20 +22,12 @@ const send = (msg: object) => (helper.getNode('up') as unknown as { receive(m: o
 
 
 describe('nodes: edge-uplink', function () {
-  let broker: EmbeddedBroker;
-  const stateDir = runtimeWithStateDir('edge-uplink-state-');
-  beforeEach(async () => {
-    broker = await startAedes(await freePort());
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await broker.close();
-    fs.rmSync(path.join(stateDir, 'uplink'), { recursive: true, force: true });
-  });
+  const bed = uplinkTestBed('edge-uplink-state-');
+  const { stateDir } = bed;
 
   it('stores each message before done(), then sends many per publish, in order, with ids the cloud can de-duplicate', async () => {
-    const cloud = await cloudSubscriber(broker.port);
-    await load([cloudConfig(broker.port), uplink(), recorder('stats'), recorder('drops'), ...watchers('up')]);
+    const cloud = await cloudSubscriber(bed.broker.port);
+    await load([cloudConfig(bed.broker.port), uplink(), recorder('stats'), recorder('drops'), ...watchers('up')]);
     await waitFor(() => lastStatus('up')?.fill === 'green', 'connected');
     const completed = record('up-completed');
     for (let i = 0; i < 200; i++) send({ topic: i % 2 ? 'pump/temp' : 'pump/vib', payload: { v: i }, ts: 1000 + i });
@@ -55,14 +47,14 @@ describe('nodes: edge-uplink', function () {
   });
 
   it('buffers while the broker is down and delivers everything, in order, when it is back', async () => {
-    await load([cloudConfig(broker.port), uplink(), recorder('stats'), recorder('drops')]);
+    await load([cloudConfig(bed.broker.port), uplink(), recorder('stats'), recorder('drops')]);
     await waitFor(() => lastStatus('up')?.fill === 'green', 'connected');
-    const port = broker.port;
-    await broker.close();
+    const port = bed.broker.port;
+    await bed.broker.close();
     await waitFor(() => lastStatus('up')?.fill === 'yellow', 'offline');
     for (let i = 0; i < 500; i++) send({ topic: 'line', payload: i });
     await waitFor(() => lastStatus('up')?.text === translate('edge-uplink.status.offline', { count: 500 }) && lastStatus('up')?.fill === 'yellow', 'offline, queued 500');
-    broker = await startAedes(port);
+    bed.broker = await startAedes(port);
     const cloud = await cloudSubscriber(port);
     await waitFor(() => cloud.envelopes.length >= 500, 'the backlog delivered', 20_000);
     assert.deepEqual(cloud.envelopes.map((e) => e.payload).slice(0, 500), Array.from({ length: 500 }, (_, i) => i));
@@ -83,19 +75,19 @@ describe('nodes: edge-uplink', function () {
     assert.equal(drops.messages.reduce((a, m) => a + m.payload.count, 0), 100 - kept, 'every drop reported');
     await helper.unload();
     // the same node again, now with a reachable broker: the backlog goes out
-    const cloud = await cloudSubscriber(broker.port);
-    await load([cloudConfig(broker.port), uplink({ maxSizeMb: String(1000 / 1_048_576) }), recorder('stats'), recorder('drops')]);
+    const cloud = await cloudSubscriber(bed.broker.port);
+    await load([cloudConfig(bed.broker.port), uplink({ maxSizeMb: String(1000 / 1_048_576) }), recorder('stats'), recorder('drops')]);
     await waitFor(() => cloud.envelopes.length === kept, `the ${kept} kept records`, 10_000);
     assert.equal(cloud.envelopes[cloud.envelopes.length - 1].payload, 'record 099', 'the newest were kept');
     await cloud.close();
   });
 
   it('keeps site-only fields on site, gzips, and refuses a payload that is not JSON', async () => {
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`);
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${bed.broker.port}`);
     const raw: Buffer[] = [];
     client.on('message', (_t, p) => raw.push(p));
     await client.subscribeAsync('cloud/#', { qos: 1 });
-    await load([cloudConfig(broker.port), uplink({ gzip: true, deny: 'operator,raw.waveform' }), recorder('stats'), recorder('drops'), ...watchers('up')]);
+    await load([cloudConfig(bed.broker.port), uplink({ gzip: true, deny: 'operator,raw.waveform' }), recorder('stats'), recorder('drops'), ...watchers('up')]);
     await waitFor(() => lastStatus('up')?.fill === 'green', 'connected');
     send({ topic: 'p', payload: { temperature: 61, operator: 'jane', raw: { waveform: [1, 2], rms: 2 } } });
     const circular: Record<string, unknown> = {};
@@ -110,14 +102,14 @@ describe('nodes: edge-uplink', function () {
   });
 
   it('after an outage, live data first: new records overtake the paced backlog, each in order', async () => {
-    await load([cloudConfig(broker.port), uplink({ order: 'live-first', rateRecords: '100', maxRecords: '20' }), recorder('stats'), recorder('drops'), ...watchers('up')]);
+    await load([cloudConfig(bed.broker.port), uplink({ order: 'live-first', rateRecords: '100', maxRecords: '20' }), recorder('stats'), recorder('drops'), ...watchers('up')]);
     await waitFor(() => lastStatus('up')?.fill === 'green', 'connected');
-    const port = broker.port;
-    await broker.close();
+    const port = bed.broker.port;
+    await bed.broker.close();
     await waitFor(() => lastStatus('up')?.fill === 'yellow', 'offline');
     for (let i = 0; i < 300; i++) send({ topic: 'line', payload: `backlog ${i}` });
     await messages(record('up-completed'), 300, 'the backlog stored');
-    broker = await startAedes(port);
+    bed.broker = await startAedes(port);
     const cloud = await cloudSubscriber(port);
     await waitFor(() => lastStatus('up')?.fill === 'green', 'connected again', 10_000);
     for (let i = 0; i < 10; i++) send({ topic: 'line', payload: `live ${i}` });
@@ -169,7 +161,7 @@ describe('nodes: edge-uplink', function () {
   });
 
   it('reports a bad setting at deploy in words', async () => {
-    await load([cloudConfig(broker.port), uplink({ qos: '0', userProperties: 'no equals sign' }), recorder('stats'), recorder('drops'), ...watchers('up')]);
+    await load([cloudConfig(bed.broker.port), uplink({ qos: '0', userProperties: 'no equals sign' }), recorder('stats'), recorder('drops'), ...watchers('up')]);
     await waitFor(() => lastStatus('up')?.fill === 'red', 'the config error shown');
     assert.equal(errors('up')[0][0], 'edge-uplink configuration is not usable: QoS must be 1 or 2 (the broker\'s acknowledgment is what lets a record go); user properties must be key=value pairs');
   });

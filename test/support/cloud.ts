@@ -1,5 +1,10 @@
 /** The cloud side in node tests: a plain MQTT subscriber that collects every envelope edge-uplink publishes. */
+import fs from 'node:fs';
+import path from 'node:path';
 import mqtt from 'mqtt';
+import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
+import { freePort } from '../../scripts/lib/net-util';
+import { helper, runtimeWithStateDir } from './red';
 import { decodePublish, Envelope } from '../../nodes/core/uplink/uplink-batch';
 
 export interface CloudView {
@@ -22,4 +27,21 @@ export async function cloudSubscriber(port: number, filter = 'cloud/#'): Promise
   client.on('connect', () => void client.subscribe(filter, { qos: 1 }));
   await client.subscribeAsync(filter, { qos: 1 });
   return got;
+}
+
+/**
+ * What every edge-uplink node test stands on: a Node-RED runtime with its own state directory, and a fresh aedes
+ * broker per test (`bed.broker`, which a test may stop and replace); the buffers are removed after each test.
+ */
+export function uplinkTestBed(prefix: string): { stateDir: string; broker: EmbeddedBroker } {
+  const bed = { stateDir: runtimeWithStateDir(prefix), broker: undefined as unknown as EmbeddedBroker };
+  beforeEach(async () => {
+    bed.broker = await startAedes(await freePort());
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await bed.broker.close();
+    fs.rmSync(path.join(bed.stateDir, 'uplink'), { recursive: true, force: true });
+  });
+  return bed;
 }
