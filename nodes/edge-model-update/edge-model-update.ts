@@ -62,7 +62,7 @@ export = function register(RED: NodeAPI): void {
       }
     }
     const trusted = parseTrustedKeys(keysText);
-    for (const p of trusted.problems) problems.push(t('errors.key', { problem: p }));
+    problems.push(...kit.words(trusted.problems));
     const o = updateOptions(def);
     if (o.requireSignature && trusted.keys.size === 0 && !problems.length) problems.push(t('errors.noKeys'));
     const broker = def.broker ? (RED.nodes.getNode(def.broker) as (Node & MqttBrokerHandle) | null) : null;

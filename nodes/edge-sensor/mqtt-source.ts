@@ -1,7 +1,7 @@
 /** edge-sensor, MQTT source: a subscription on the shared edge-mqtt-broker connection. */
 import type { Node, NodeMessage } from 'node-red';
 import { MqttBrokerHandle } from '../core/connections/config-handles';
-import { toInt } from '../core/shared/fields';
+import { SettingsError, toInt } from '../core/shared/fields';
 import { QoS, validateTopicFilter } from '../core/connections/mqtt-connection';
 import { extractMeasurement, parsePayload, PayloadFormat, ExtractOptions, Extracted } from '../core/sensor/payload';
 import { parsePath, Result } from '../core/shared/message';
@@ -17,7 +17,7 @@ export function createMqttSource(ctx: SensorContext): Source {
   if (!broker) throw new Error(t('errors.noBroker'));
   const filter = (def.subscription ?? '').trim();
   const filterProblem = validateTopicFilter(filter);
-  if (filterProblem) throw new Error(filterProblem);
+  if (filterProblem) throw new SettingsError([filterProblem]);
   const qos = toInt(def.qos, 0);
   if (qos < 0 || qos > 2) throw new Error(t('errors.qos'));
   const format = (def.format || 'auto') as PayloadFormat;

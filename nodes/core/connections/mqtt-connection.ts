@@ -116,16 +116,15 @@ export function topicMatches(filter: string, topic: string): boolean {
   return topicMatcher(filter)(topic);
 }
 
-/** A topic filter a user typed: returns a problem or undefined. */
-export function validateTopicFilter(filter: string): string | undefined {
-  if (!filter) return 'the topic is empty';
+/** A topic filter a user typed: what is wrong with it as a message key (with the filter), or undefined. */
+export function validateTopicFilter(filter: string): Problem | undefined {
+  if (!filter) return { key: 'filterEmpty' };
+  const shown = filter.slice(0, 200);
   const levels = filter.split('/');
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i];
-    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
-      return `"#" must be a whole last level of the topic (got "${filter}")`;
-    }
-    if (level.includes('+') && level !== '+') return `"+" must be a whole level of the topic (got "${filter}")`;
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return { key: 'filterHash', vars: { filter: shown } };
+    if (level.includes('+') && level !== '+') return { key: 'filterPlus', vars: { filter: shown } };
   }
   return undefined;
 }

@@ -11,7 +11,8 @@
  */
 import crypto, { KeyObject } from 'node:crypto';
 import { compareVersions, isSafeName, ModelManifest, validateManifest } from '../models/model-manifest';
-import { quote } from '../shared/errors';
+import { errorText, quote } from '../shared/errors';
+import type { Problem } from '../shared/fields';
 
 export interface ValidationSample {
   /** the model's input as edge-infer takes it: a row, rows, or one array per named input */
@@ -96,18 +97,19 @@ function publicKeyFrom(text: string): KeyObject {
  * Trusted keys from text: one per line, `<key id> <base64 key>` (the 32 raw bytes, or the SPKI body of a PEM).
  * Blank lines and lines starting with # are ignored. Returns the keys and the lines that could not be read.
  */
-export function parseTrustedKeys(text: string): { keys: Map<string, KeyObject>; problems: string[] } {
+export function parseTrustedKeys(text: string): { keys: Map<string, KeyObject>; problems: Problem[] } {
   const keys = new Map<string, KeyObject>();
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (!line || line.startsWith('#')) return;
     const [id, key, extra] = line.split(/\s+/);
+    if (!key || extra !== undefined) return void problems.push({ key: 'keyLine', vars: { line: i + 1 } });
     try {
-      if (!key || extra !== undefined) throw new Error('expected "<key id> <base64 key>"');
       keys.set(id, publicKeyFrom(key));
     } catch (err) {
-      problems.push(`line ${i + 1}: ${(err as Error).message}`);
+      // the crypto library's own words for a key it cannot read
+      problems.push({ key: 'keyUnreadable', vars: { line: i + 1, error: errorText(err) } });
     }
   });
   return { keys, problems };

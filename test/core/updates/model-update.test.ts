@@ -88,7 +88,8 @@ describe('core: model update manifests', () => {
     const parsed = parseTrustedKeys(`a ${key.trustLine.split(' ')[1]}\nb ${spki}\nc not-a-key\n`);
     assert.deepEqual([...parsed.keys.keys()], ['a', 'b']);
     assert.equal(parsed.problems.length, 1);
-    assert.match(parsed.problems[0], /^line 3: /);
+    assert.deepEqual([parsed.problems[0].key, parsed.problems[0].vars?.line], ['keyUnreadable', 3]);
+    assert.deepEqual(parseTrustedKeys('a b c').problems, [{ key: 'keyLine', vars: { line: 1 } }]);
   });
 });
 
