@@ -67,7 +67,7 @@ interface Item {
  * maxPacketBytes bytes, keeping each topic's order. A record too large for a packet on its own is reported.
  * Plain batches are sized by arithmetic; a gzipped batch is compressed once and halved only if it is too big.
  */
-export function planPublishes(records: StoredRecord[], epoch: string, target: (r: StoredRecord) => string, o: BatchOptions): Plan {
+export function planPublishes(records: StoredRecord[], epoch: string, target: (r: { topic: string }) => string, o: BatchOptions): Plan {
   const byTopic = new Map<string, StoredRecord[]>();
   for (const r of records) {
     const t = target(r);

@@ -5,7 +5,7 @@
  * order. Memory holds only what is in flight.
  */
 import { EventEmitter } from 'node:events';
-import type { DurableQueue, StoredRecord } from './durable-queue';
+import type { DurableQueue } from './durable-queue';
 import { BatchOptions, planPublishes, TokenBucket } from './uplink-batch';
 import { TopicError } from '../connections/mqtt-connection';
 
@@ -28,8 +28,8 @@ export interface SenderOptions {
   batch: BatchOptions;
   /** how long the first record may wait for others to share its publish */
   batchWaitMs: number;
-  /** the publish topic of a record */
-  topic: (r: StoredRecord) => string;
+  /** the publish topic of a record (from its own topic) */
+  topic: (r: { topic: string }) => string;
   qos: 1 | 2;
   retain: boolean;
   /** MQTT 5 publish properties (content type, user properties, message expiry) */

@@ -121,7 +121,7 @@ export class Uplink extends EventEmitter {
     }
     if (body === undefined) return done(new KeyedError('payload', { error: quote(payload) }));
     const record: NewRecord = { topic, ts, body };
-    const problem = publishTopicProblem(this.o.sender.topic(record as never), false);
+    const problem = publishTopicProblem(this.o.sender.topic(record), false);
     if (problem) {
       this.badTopics++;
       this.emit('drop', { reason: 'bad-topic', count: 1, ids: [], bytes: Buffer.byteLength(body) } satisfies DropEvent);
