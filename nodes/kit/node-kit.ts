@@ -32,21 +32,21 @@ export type InputHandler<S = SendFn> = (msg: NodeMessageInFlow, send: S, done: D
 
 /**
  * The input handler as Node-RED gets it: whatever the message holds (a getter that throws, a value no conversion
- * can read), nothing throws out of it, and done() is called once. A throw before done() becomes done(err) and a
- * red badge; a second done() is ignored. Declared with exactly three parameters, as Node-RED counts them.
+ * can read), nothing throws out of it. A throw before done() becomes done(err) and a red badge; a throw after it
+ * adds nothing. done() is passed on as it is called, so a handler that called it twice would still show (the fuzz
+ * tier counts the calls). Declared with exactly three parameters, as Node-RED counts them.
  */
 export function guarded<S>(kit: Pick<NodeKit, 'fail'>, handler: InputHandler<S>): InputHandler<S> {
   return function onInput(msg: NodeMessageInFlow, send: S, done: DoneFn): void {
     let finished = false;
-    const once: DoneFn = (err) => {
-      if (finished) return;
+    const tracked: DoneFn = (err) => {
       finished = true;
       done(err);
     };
     try {
-      handler(msg, send, once);
+      handler(msg, send, tracked);
     } catch (err) {
-      if (!finished) kit.fail(once, err, 'status.error');
+      if (!finished) kit.fail(tracked, err, 'status.error');
     }
   };
 }
