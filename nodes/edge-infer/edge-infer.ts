@@ -36,10 +36,7 @@ export = function register(RED: NodeAPI): void {
     if (!handle) problem = t('errors.noModel');
     else if (handle.problem) problem = handle.problem;
     else if (problems.length) problem = problems.map((p) => t(`errors.${p}`)).join('; ');
-    if (problem) {
-      node.error(t('errors.config', { problem }));
-      status.now(errorBadge(t('status.config')));
-    }
+    if (problem) kit.configError([problem]);
     const engine = problem ? undefined : new InferenceEngine(pool, options);
     let dropped = 0;
     let lastLatency = 0;

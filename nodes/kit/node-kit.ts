@@ -81,7 +81,7 @@ export function nodeKit(RED: NodeAPI, node: Node, type: string): NodeKit {
       done(new Error(describe(err)));
     },
     configError(problems) {
-      node.error(t('errors.config', { problems: problems.join('; '), problem: problems.join('; ') }));
+      node.error(t('errors.config', { problems: problems.join('; ') }));
       status.now(errorBadge(t('status.config')));
     },
     notConfigured(done) {

@@ -209,7 +209,7 @@ describe('nodes: edge-infer with edge-model', function () {
     for (const [modelNode, inferNode, problem] of cases) {
       await load([modelNode, inferNode, recorder('out'), ...watchers('infer')]);
       const caught = record('infer-caught');
-      assert.ok(errors('infer').some(([text]) => text === translate('edge-infer.errors.config', { problem })), problem);
+      assert.ok(errors('infer').some(([text]) => text === translate('edge-infer.errors.config', { problems: problem })), problem);
       assert.equal(lastStatus('infer')!.text, translate('edge-infer.status.config'));
       send({ payload: [1] });
       const [err] = await messages(caught, 1);
