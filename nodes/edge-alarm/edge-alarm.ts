@@ -13,8 +13,17 @@ import { loadJson, saveJson, writableDirProblem } from '../core/shared/json-stor
 import { StateSettings, stateDir } from '../core/shared/state-dir';
 import { errorBadge, shortText, StatusBadge } from '../core/shared/status';
 import { errorText, KeyedError } from '../core/shared/errors';
+import { valuePaths } from '../core/shared/values';
 
 export = function register(RED: NodeAPI): void {
+  /** each deployed alarm node's last data message: the editor offers the value paths it holds for new rules */
+  const lastSeen = new Map<string, Record<string, unknown>>();
+
+  function onPathsRequest(req: { params: { id: string } }, res: { json(body: unknown): void }): void {
+    res.json(valuePaths(lastSeen.get(req.params.id), ['payload', 'inference']));
+  }
+  RED.httpAdmin.get('/edge-alarm/:id/paths', RED.auth.needsPermission('edge-alarm.read'), onPathsRequest);
+
   function EdgeAlarm(this: Node, def: NodeDef & AlarmDefinition): void {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -110,6 +119,7 @@ export = function register(RED: NodeAPI): void {
       if (!set) return kit.notConfigured(done);
       const m = msg as unknown as Record<string, unknown>;
       if (typeof m.command === 'string') return onCommand(set, m, send, done);
+      lastSeen.set(node.id, m);
       const problems: string[] = [];
       publish(set.ingest(m, Date.now(), problems), send);
       if (problems.length) return kit.fail(done, new KeyedError('input', { problems: problems.join('; ') }), 'status.badInput');
@@ -118,6 +128,7 @@ export = function register(RED: NodeAPI): void {
 
     function onClose(_removed: boolean, done: () => void): void {
       clearInterval(ticker);
+      lastSeen.delete(node.id);
       save();
       status.stop();
       done();

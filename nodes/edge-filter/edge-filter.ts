@@ -1,9 +1,11 @@
 /**
- * edge-filter: per-stream cleaning of one value per message (quality, range, outliers, report by exception with
- * heartbeat, rate limit). Output 1: what passes; output 2: what was rejected, with the reason.
+ * edge-filter: per-stream cleaning of the values of each message (quality, range, outliers, report by exception with
+ * heartbeat, rate limit): a number is one stream, each field of an object of values its own. Output 1: what
+ * passes; output 2: what was rejected, with the reason (and the field).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { Quality, StreamFilter } from '../core/streams/filter';
+import { Decision, Quality, RejectReason, StreamFilter } from '../core/streams/filter';
+import { fieldValue, filterValue } from '../core/streams/value-filter';
 import { FilterDefinition, filterSettings } from '../core/streams/filter-settings';
 import { StreamTable } from '../core/shared/stream-table';
 import { getPath, streamKey } from '../core/shared/message';
@@ -15,7 +17,12 @@ interface Stream {
   filter: StreamFilter;
   /** the last message that passed or was held: timer-driven outputs are built from it */
   template?: Record<string, unknown>;
+  /** a field of an object payload: timer-driven outputs carry that field alone */
+  field?: string;
 }
+
+/** Streams of the fields of one message stream: the key's own stream, then a separator no topic uses. */
+const fieldKey = (key: string, field: string | undefined) => (field === undefined ? key : `${key}\u001f${field}`);
 
 export = function register(RED: NodeAPI): void {
   function EdgeFilter(this: Node, def: NodeDef & FilterDefinition): void {
@@ -30,7 +37,7 @@ export = function register(RED: NodeAPI): void {
     const counts = { passed: 0, rejected: 0 };
     const streams = new StreamTable<Stream>(Math.max(1, settings.maxStreams), () => ({ filter: new StreamFilter(options) }));
 
-    function output(template: Record<string, unknown>, value: number, quality: Quality | undefined, extra: Record<string, unknown> = {}): NodeMessage {
+    function output(template: Record<string, unknown>, value: unknown, quality: Quality | undefined, extra: Record<string, unknown> = {}): NodeMessage {
       const msg = RED.util.cloneMessage(template as NodeMessage) as Record<string, unknown>;
       RED.util.setMessageProperty(msg as NodeMessage, property, value, true);
       if (quality) msg.quality = quality;
@@ -38,9 +45,10 @@ export = function register(RED: NodeAPI): void {
       return msg as NodeMessage;
     }
 
-    function showPassed(value: number): void {
+    function showPassed(value: number | string): void {
       counts.passed++;
-      status.set(() => ({ fill: 'green', shape: 'dot', text: shortText(`${formatValue(value)} · ${t('status.rejected', { count: counts.rejected })}`) }));
+      const shown = typeof value === 'number' ? formatValue(value) : value;
+      status.set(() => ({ fill: 'green', shape: 'dot', text: shortText(`${shown} · ${t('status.rejected', { count: counts.rejected })}`) }));
     }
 
     /** The clock's part: ends of rate-limit intervals and heartbeats. */
@@ -51,7 +59,9 @@ export = function register(RED: NodeAPI): void {
         if (!due || !stream.template) continue;
         // a heartbeat states the value now; a rate-limited value keeps the time of its measurement
         const extra: Record<string, unknown> = due.heartbeat ? { heartbeat: true, ts: now } : {};
-        node.send([output(stream.template, due.value, due.quality, extra), null]);
+        const value = stream.field === undefined ? due.value
+          : { [stream.field]: fieldValue(RED.util.getMessageProperty(stream.template as NodeMessage, property)?.[stream.field], due.value) };
+        node.send([output(stream.template, value, due.quality, extra), null]);
         showPassed(due.value);
       }
     }
@@ -64,23 +74,36 @@ export = function register(RED: NodeAPI): void {
       const m = msg as unknown as Record<string, unknown>;
       const keyed = streamKey(getPath(m, key));
       if (!keyed.ok) return kit.fail(done, new KeyedError('key', { key, value: keyed.error }), 'status.badInput');
-      const stream = streams.get(keyed.value);
-      const decision = stream.filter.process(getPath(m, property), m.quality as Quality | undefined, Date.now());
+      const now = Date.now();
+      const filterFor = (field: string | undefined) => streams.get(fieldKey(keyed.value, field)).filter;
+      const outcome = filterValue(getPath(m, property), m.quality as Quality | undefined, now, filterFor);
+      if (outcome.kind === 'single') return onDecision(m, keyed.value, outcome.decision, send, done);
+      // what passed or waits for the clock is what a heartbeat or the end of a rate interval repeats
+      for (const field of [...outcome.sent, ...outcome.held]) Object.assign(streams.get(fieldKey(keyed.value, field)), { template: m, field });
+      for (const r of outcome.rejected) onRejected(m, r.reason, r.detail, send, r.field);
+      if (outcome.passed) {
+        send([output(m, outcome.passed, outcome.quality), null]);
+        showPassed(Object.keys(outcome.passed).join(', '));
+      }
+      done();
+    }
+
+    function onDecision(m: Record<string, unknown>, streamId: string, decision: Decision, send: SendFn, done: DoneFn): void {
+      if (decision.action !== 'reject') streams.get(streamId).template = m;
       if (decision.action === 'pass') {
-        stream.template = m;
         send([output(m, decision.value, decision.quality, decision.note ? { filtered: decision.note } : {}), null]);
         showPassed(decision.value);
-        return done();
+      } else if (decision.action === 'reject') {
+        onRejected(m, decision.reason, decision.detail, send);
       }
-      if (decision.action === 'hold') {
-        stream.template = m;
-        return done();
-      }
-      counts.rejected++;
-      const suppressed = decision.reason === 'deadband' || decision.reason === 'rate';
-      if (!suppressed || settings.reportSuppressed) send([null, { ...m, reason: decision.reason, detail: decision.detail } as NodeMessage]);
-      if (!suppressed) status.alert({ fill: 'yellow', shape: 'ring', text: shortText(t(`status.${decision.reason}`)) });
       done();
+    }
+
+    function onRejected(m: Record<string, unknown>, reason: RejectReason, detail: string, send: SendFn, field?: string): void {
+      counts.rejected++;
+      const suppressed = reason === 'deadband' || reason === 'rate';
+      if (!suppressed || settings.reportSuppressed) send([null, { ...m, reason, detail, ...(field === undefined ? {} : { field }) } as NodeMessage]);
+      if (!suppressed) status.alert({ fill: 'yellow', shape: 'ring', text: shortText(t(`status.${reason}`)) });
     }
 
     function onClose(_removed: boolean, done: () => void): void {

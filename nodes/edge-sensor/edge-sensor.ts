@@ -4,6 +4,8 @@
  */
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import { guarded, nodeKit } from '../kit/node-kit';
+import { SettingsError } from '../core/shared/fields';
+import { sensorProblems } from '../core/sensor/sensor-settings';
 import { SensorDef, SensorContext, Source, SendFn, DoneFn } from './source';
 import { createMqttSource } from './mqtt-source';
 import { createModbusSource } from './modbus-source';
@@ -30,9 +32,10 @@ export = function register(RED: NodeAPI): void {
     };
 
     let source: Source | undefined;
-    const factory = factories[def.source as keyof typeof factories];
+    const factory = factories[(def.source ?? 'simulator') as keyof typeof factories];
     try {
-      if (!factory) throw new Error(ctx.t('errors.source', { source: String(def.source) }));
+      const problems = sensorProblems(def);
+      if (problems.length) throw new SettingsError(problems);
       const created = factory(ctx);
       created.start();
       source = created;

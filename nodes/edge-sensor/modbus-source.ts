@@ -1,14 +1,14 @@
 /** edge-sensor, Modbus source: polls a register map through the shared edge-modbus-device connection. */
 import type { Node, NodeMessageInFlow } from 'node-red';
 import { ModbusDeviceHandle } from '../core/connections/config-handles';
-import { SettingsError, toInt } from '../core/shared/fields';
-import { PointDefinition, validateRegisterMap } from '../core/sensor/modbus-registers';
+import { toInt } from '../core/shared/fields';
+import { PointDefinition } from '../core/sensor/modbus-registers';
 import { ModbusPoller } from '../core/sensor/modbus-poller';
 import { readingQuality, Reading } from '../core/sensor/sensor-output';
 import { errorBadge, formatValue, shortText, StatusBadge } from '../core/shared/status';
 import { errorText } from '../core/shared/errors';
 import { emitReading, intervalMs, SensorContext, Source, SendFn } from './source';
-import { normalizePoints, outputSettings } from '../core/sensor/sensor-settings';
+import { normalizePoints, outputSettings, unitOverride } from '../core/sensor/sensor-settings';
 
 /** Polls asked for by input messages that may wait behind a slow device; more are refused with an error. */
 const MAX_WAITING_POLLS = 10;
@@ -17,17 +17,14 @@ export function createModbusSource(ctx: SensorContext): Source {
   const { RED, node, def, t } = ctx;
   const device = RED.nodes.getNode(def.device) as (Node & ModbusDeviceHandle) | null;
   if (!device) throw new Error(t('errors.noDevice'));
+  // checked by sensorProblems before a source is made
   const points = normalizePoints(def.points);
-  const problems = validateRegisterMap(points);
-  if (problems.length) throw new SettingsError(problems);
   const maxGap = toInt(def.maxGap, 0);
-  if (maxGap < 0 || maxGap > 100) throw new Error(t('errors.maxGap'));
-  const unitOverride = String(def.unitId ?? '').trim() === '' ? undefined : toInt(def.unitId, NaN);
-  if (unitOverride !== undefined && !(unitOverride >= 0 && unitOverride <= 255)) throw new Error(t('errors.unitId'));
+  const override = unitOverride(def.unitId);
   const every = intervalMs(ctx);
 
   const poller = new ModbusPoller(points as PointDefinition[], {
-    defaultUnitId: unitOverride ?? device.defaultUnitId,
+    defaultUnitId: override ?? device.defaultUnitId,
     maxGap,
   });
   const output = {

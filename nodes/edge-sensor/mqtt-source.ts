@@ -1,27 +1,22 @@
 /** edge-sensor, MQTT source: a subscription on the shared edge-mqtt-broker connection. */
 import type { Node, NodeMessage } from 'node-red';
 import { MqttBrokerHandle } from '../core/connections/config-handles';
-import { SettingsError, toInt } from '../core/shared/fields';
-import { QoS, validateTopicFilter } from '../core/connections/mqtt-connection';
+import { toInt } from '../core/shared/fields';
+import { QoS } from '../core/connections/mqtt-connection';
 import { extractMeasurement, parsePayload, PayloadFormat, ExtractOptions, Extracted } from '../core/sensor/payload';
-import { parsePath, Result } from '../core/shared/message';
+import { Result } from '../core/shared/message';
 import { errorBadge, formatValue, shortText, StatusBadge } from '../core/shared/status';
 import { errorText } from '../core/shared/errors';
 import { SensorContext, Source } from './source';
-
-const FORMATS: PayloadFormat[] = ['auto', 'json', 'number', 'string'];
 
 export function createMqttSource(ctx: SensorContext): Source {
   const { RED, node, def, t } = ctx;
   const broker = RED.nodes.getNode(def.broker) as (Node & MqttBrokerHandle) | null;
   if (!broker) throw new Error(t('errors.noBroker'));
+  // the filter, QoS, format and paths were checked by sensorProblems before a source is made
   const filter = (def.subscription ?? '').trim();
-  const filterProblem = validateTopicFilter(filter);
-  if (filterProblem) throw new SettingsError([filterProblem]);
   const qos = toInt(def.qos, 0);
-  if (qos < 0 || qos > 2) throw new Error(t('errors.qos'));
   const format = (def.format || 'auto') as PayloadFormat;
-  if (!FORMATS.includes(format)) throw new Error(t('errors.format', { format }));
   const maxBytes = Math.max(1, toInt(def.maxPayloadKb, 256)) * 1024;
   const extract: ExtractOptions = {
     valuePath: def.valueMode === 'path' ? (def.valuePath ?? '').trim() : '',
@@ -29,9 +24,6 @@ export function createMqttSource(ctx: SensorContext): Source {
     qualityPath: (def.qualityPath ?? '').trim(),
     allowText: format === 'string',
   };
-  for (const path of [extract.valuePath, extract.tsPath === 'auto' ? '' : extract.tsPath, extract.qualityPath]) {
-    if (path) parsePath(path); // throws a readable error at deploy rather than on every message
-  }
   let expression: ReturnType<typeof RED.util.prepareJSONataExpression> | undefined;
   if (def.valueMode === 'jsonata') {
     try {

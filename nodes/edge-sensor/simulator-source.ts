@@ -1,7 +1,7 @@
 /** edge-sensor, simulator source: seeded synthetic channels for building and testing flows without hardware. */
 import type { NodeMessageInFlow } from 'node-red';
-import { SettingsError, toInt } from '../core/shared/fields';
-import { AnomalySpec, ChannelSpec, Simulator, validateChannels } from '../core/sensor/simulator';
+import { toInt } from '../core/shared/fields';
+import { AnomalySpec, ChannelSpec, Simulator } from '../core/sensor/simulator';
 import { formatValue, shortText } from '../core/shared/status';
 import { errorText } from '../core/shared/errors';
 import { emitReading, intervalMs, SensorContext, Source, SendFn } from './source';
@@ -10,8 +10,6 @@ import { outputSettings, simulatorRows } from '../core/sensor/sensor-settings';
 export function createSimulatorSource(ctx: SensorContext): Source {
   const { node, def, t } = ctx;
   const { channels, anomalies } = simulatorRows(def.channels, def.anomalies);
-  const problems = validateChannels(channels, anomalies);
-  if (problems.length) throw new SettingsError(problems);
   const every = intervalMs(ctx);
   const seed = toInt(def.seed, 1);
   const simulator = new Simulator(channels as ChannelSpec[], anomalies as AnomalySpec[], seed);

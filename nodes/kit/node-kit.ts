@@ -5,7 +5,7 @@
  */
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { errorText, KeyedError } from '../core/shared/errors';
-import { Problem, SettingsError } from '../core/shared/fields';
+import { Problem, problemText, SettingsError } from '../core/shared/fields';
 import { errorBadge, shortText, StatusBadge, StatusThrottle } from '../core/shared/status';
 
 /** Node-RED's send: one message, or one per output (each a message, several, or none). */
@@ -51,8 +51,6 @@ export function guarded<S>(kit: Pick<NodeKit, 'fail'>, handler: InputHandler<S>)
   };
 }
 
-const isProblem = (v: unknown): v is Problem => typeof v === 'object' && v !== null && typeof (v as Problem).key === 'string';
-
 /** The node type's messages: `t('errors.config', {...})` reads `<type>.errors.config` from its locale. */
 export function translator(RED: NodeAPI, type: string): Translate {
   return (key, vars) => RED._(`${type}.${key}`, vars as Record<string, string>);
@@ -60,11 +58,7 @@ export function translator(RED: NodeAPI, type: string): Translate {
 
 /** Problems core named by message keys, in words; a problem may carry another as a value (an alarm, and what is wrong with it). */
 export function problemWords(t: Translate, problems: Problem[]): string[] {
-  const say = (p: Problem): string => {
-    const vars = Object.fromEntries(Object.entries(p.vars ?? {}).map(([k, v]) => [k, isProblem(v) ? say(v) : v]));
-    return t(`errors.${p.key}`, vars);
-  };
-  return problems.map(say);
+  return problems.map((p) => problemText(t, p));
 }
 
 export function nodeKit(RED: NodeAPI, node: Node, type: string): NodeKit {

@@ -44,8 +44,12 @@ export function validateRule(o: RuleOptions): string[] {
   return problems;
 }
 
-/** Fills {{name}} placeholders of an alarm message. */
+/** Fills {{name}} placeholders of an alarm message; an empty one (no unit) leaves no double space. */
 export function formatMessage(template: string, values: Record<string, unknown>): string {
+  return fill(template, values).replace(/ {2,}/g, ' ').trim();
+}
+
+function fill(template: string, values: Record<string, unknown>): string {
   return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => {
     const v = values[name];
     if (typeof v === 'number') return String(Number(v.toPrecision(6)));

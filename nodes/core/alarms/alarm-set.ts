@@ -9,6 +9,7 @@ import { ChatterDetector, FloodDetector } from './alarm-flood';
 import { getPath, pathProblem } from '../shared/message';
 import type { Problem } from '../shared/fields';
 import { quote } from '../shared/errors';
+import { soleNumber } from '../shared/values';
 
 export interface AlarmConfig extends RuleOptions {
   id: string;
@@ -112,10 +113,10 @@ export function validateAlarms(configs: Partial<AlarmConfig>[]): Problem[] {
     if (!c.id) inAlarm({ key: 'idRequired' });
     else if (ids.has(c.id)) inAlarm({ key: 'idTwice' });
     else ids.add(c.id);
-    for (const p of [c.path ?? '', ...(c.suppressWhen ? [c.suppressWhen.replace(/^!/, '')] : [])]) {
-      const problem = pathProblem(p);
-      if (problem) inAlarm({ key: 'path', vars: { problem } });
-    }
+    const pathWrong = pathProblem(c.path ?? '');
+    if (pathWrong) inAlarm({ key: 'path', vars: { problem: pathWrong } });
+    const suppressWrong = c.suppressWhen ? pathProblem(c.suppressWhen.replace(/^!/, '')) : undefined;
+    if (suppressWrong) inAlarm({ key: 'suppressPath', vars: { problem: suppressWrong } });
     if (!(Number.isInteger(c.priority) && c.priority! >= 1 && c.priority! <= 1000)) inAlarm({ key: 'priority' });
     for (const key of validateRule(c as RuleOptions)) inAlarm({ key, vars: { kinds: RULE_KINDS.join(', ') } });
   });
@@ -220,11 +221,16 @@ export class AlarmSet {
 
   private evaluate(a: Alarm, msg: Record<string, unknown>, ts: number, now: number, problems?: string[]): AlarmRecord[] {
     // a quality rule judges every message; the others only those that carry their value
-    const value = a.config.kind === 'bad-quality' ? getPath(msg, a.config.path) ?? msg.payload : getPath(msg, a.config.path);
-    if (value === undefined && a.config.kind !== 'bad-quality') return [];
+    const found = a.config.kind === 'bad-quality' ? getPath(msg, a.config.path) ?? msg.payload : getPath(msg, a.config.path);
+    if (found === undefined && a.config.kind !== 'bad-quality') return [];
     const numeric = a.config.kind !== 'flag' && a.config.kind !== 'bad-quality' && a.config.kind !== 'stale';
-    if (numeric && !(typeof value === 'number' && Number.isFinite(value))) {
-      problems?.push(`alarm "${a.config.id}": value ${quote(value)} at ${a.config.path} is not a number`);
+    // a number, edge-aggregate's statistics (their mean), or the one value of an object of named values
+    const reading: { value?: unknown; fields?: string[] } = numeric ? soleNumber(found) : { value: found };
+    const value = reading.value;
+    if (numeric && value === undefined) {
+      problems?.push(reading.fields
+        ? `alarm "${a.config.id}": ${a.config.path} holds several values (${reading.fields.slice(0, 5).join(', ')}): set its path to one, e.g. ${a.config.path}.${reading.fields[0]}`
+        : `alarm "${a.config.id}": value ${quote(found)} at ${a.config.path} is not a number`);
       return [];
     }
     // kept in the state file and in every event: JSON-safe and bounded, whatever the message carried

@@ -45,14 +45,13 @@ function configsFrom(rows: Array<Record<string, unknown>> | undefined): AlarmCon
 
 export function alarmSettings(def: AlarmDefinition): AlarmSettings {
   const alarms = configsFrom(def.alarms);
-  const positive = (v: number, fallback: number) => (Number.isFinite(v) && v > 0 ? v : fallback);
-  return {
-    alarms,
-    options: {
-      flood: { max: positive(toInt(def.floodMax, 10), 10), windowMs: positive(toNumber(def.floodMinutes, 10), 10) * 60_000 },
-      chatter: { max: positive(toInt(def.chatterMax, 5), 5), windowMs: positive(toNumber(def.chatterSeconds, 60), 60) * 1000 },
-    },
-    persist: def.persist !== false,
-    problems: validateAlarms(alarms),
-  };
+  const flood = { max: toInt(def.floodMax, 10), windowMs: toNumber(def.floodMinutes, 10) * 60_000 };
+  const chatter = { max: toInt(def.chatterMax, 5), windowMs: toNumber(def.chatterSeconds, 60) * 1000 };
+  const problems = validateAlarms(alarms);
+  // a negative or blank-looking window would switch the protection off without a word: refused instead
+  if (!(flood.max >= 1)) problems.push({ key: 'floodMax' });
+  if (!(flood.windowMs > 0)) problems.push({ key: 'floodMinutes' });
+  if (!(chatter.max >= 1)) problems.push({ key: 'chatterMax' });
+  if (!(chatter.windowMs > 0)) problems.push({ key: 'chatterSeconds' });
+  return { alarms, options: { flood, chatter }, persist: def.persist !== false, problems };
 }

@@ -2,7 +2,8 @@
  * edge-modbus-device's settings from the editor's fields (strings): the connection's options, the default unit id,
  * and every problem named by a message key, so the device and each sensor on it report it in the user's words.
  */
-import { ModbusConnectionOptions, parseUnitTimeouts, validateModbusOptions } from './modbus-connection';
+import type { ModbusConnectionOptions } from './modbus-connection';
+import { parseUnitTimeouts, validateModbusOptions } from './modbus-rules';
 import { Problem, toInt } from '../shared/fields';
 
 export interface ModbusDeviceDefinition {
@@ -28,7 +29,8 @@ export interface ModbusDeviceSettings {
 }
 
 export function modbusDeviceSettings(def: ModbusDeviceDefinition): ModbusDeviceSettings {
-  const reconnectMin = Math.max(100, toInt(def.reconnectMin, 1000));
+  const reconnectMin = toInt(def.reconnectMin, 1000);
+  const reconnectMax = toInt(def.reconnectMax, 30_000);
   const unitTimeouts = parseUnitTimeouts(def.unitTimeouts ?? '');
   const options: ModbusConnectionOptions = {
     transport: def.transport === 'rtu'
@@ -44,10 +46,11 @@ export function modbusDeviceSettings(def: ModbusDeviceDefinition): ModbusDeviceS
     timeoutMs: toInt(def.timeout, 1000),
     unitTimeoutsMs: unitTimeouts.timeouts,
     reconnectAfterTimeouts: 10,
-    backoff: { initialMs: reconnectMin, maxMs: Math.max(reconnectMin, toInt(def.reconnectMax, 30_000)) },
+    backoff: { initialMs: reconnectMin, maxMs: reconnectMax },
   };
   const problems: Problem[] = validateModbusOptions(options).map((key) => ({ key }));
   for (const part of unitTimeouts.bad) problems.push({ key: 'unitTimeouts', vars: { part } });
+  if (!(reconnectMin >= 100 && reconnectMax >= reconnectMin)) problems.push({ key: 'reconnect' });
   const defaultUnitId = toInt(def.unitId, 1);
   if (!(defaultUnitId >= 0 && defaultUnitId <= 255)) problems.push({ key: 'unitId' });
   return { options, defaultUnitId, problems };

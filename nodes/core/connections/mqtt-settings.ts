@@ -2,7 +2,8 @@
  * edge-mqtt-broker's settings from the editor's fields (strings) and its credentials: the connection's options and
  * every problem named by a message key, so the broker and each node on it report it in the user's words.
  */
-import { MqttConnectionOptions, QoS, validateMqttOptions } from './mqtt-connection';
+import type { MqttConnectionOptions, QoS } from './mqtt-connection';
+import { validateMqttOptions } from './mqtt-topics';
 import { Problem, toInt } from '../shared/fields';
 
 export interface BrokerDefinition {

@@ -36,6 +36,17 @@ export interface Problem {
   vars?: Record<string, unknown>;
 }
 
+const isProblem = (v: unknown): v is Problem => typeof v === 'object' && v !== null && typeof (v as Problem).key === 'string';
+
+/**
+ * A problem in words, from the node's messages (`t` reads `errors.<key>`); a problem may carry another as a value
+ * (an alarm, and what is wrong with it). The runtime and the editor both say problems through this.
+ */
+export function problemText(t: (key: string, vars: Record<string, unknown>) => string, p: Problem): string {
+  const vars = Object.fromEntries(Object.entries(p.vars ?? {}).map(([k, v]) => [k, isProblem(v) ? problemText(t, v) : v]));
+  return t(`errors.${p.key}`, vars);
+}
+
 /** Settings that cannot work, thrown where a constructor cannot return them; the node says each in words. */
 export class SettingsError extends Error {
   constructor(readonly problems: Problem[]) {

@@ -53,7 +53,7 @@ export function updateOptions(def: UpdateSettings): UpdateOptions {
     maxBytes: toNumber(def.maxSizeMb, 100) * 1_048_576,
     timeoutMs: toNumber(def.timeout, 30) * 1000,
     probationRuns: toInt(def.probation, 10),
-    keep: Math.max(1, toInt(def.keep, 3)),
+    keep: toInt(def.keep, 3),
     statusTopic: (def.statusTopic ?? '').trim(),
     needsBroker: false,
     problems: [],
@@ -63,6 +63,9 @@ export function updateOptions(def: UpdateSettings): UpdateOptions {
   if (source === 'mqtt' && !o.topic) o.problems.push('topic');
   if (source === 'directory' && !o.directory) o.problems.push('directory');
   if (source !== 'mqtt' && !(o.intervalMs >= 1000)) o.problems.push('interval');
-  if (!(o.maxBytes > 0) || !(o.timeoutMs > 0)) o.problems.push('limits');
+  if (source !== 'mqtt' && o.intervalMs > 604_800_000) o.problems.push('interval');
+  if (!(o.maxBytes > 0) || !(o.timeoutMs >= 1000 && o.timeoutMs <= 3_600_000)) o.problems.push('limits');
+  if (!(o.probationRuns >= 0)) o.problems.push('probation');
+  if (!(o.keep >= 1 && o.keep <= 1000)) o.problems.push('keep');
   return o;
 }

@@ -22,10 +22,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { writeDurably } from '../shared/json-store';
 
-export type Durability = 'fsync' | 'group' | 'os';
-export const DURABILITY_MODES: readonly Durability[] = ['fsync', 'group', 'os'];
-export type FullPolicy = 'drop-oldest' | 'drop-newest' | 'reject';
-export const FULL_POLICIES: readonly FullPolicy[] = ['drop-oldest', 'drop-newest', 'reject'];
+import type { Durability, FullPolicy } from './uplink-settings';
+
+export type { Durability, FullPolicy };
 /**
  * full: the size limit; disk-full: the disk; ttl: too old; too-large: bigger than one packet may carry;
  * bad-topic: no valid MQTT topic (refused before storing); refused: the broker refused the publish that carried it

@@ -3,9 +3,16 @@
  * problem named by a key the node translates, so a bad setting is reported at deploy.
  */
 import { toInt, toNumber } from '../shared/fields';
-import { Durability, DURABILITY_MODES, FULL_POLICIES, FullPolicy, QueueOptions } from './durable-queue';
-import { SenderOptions } from './uplink-sender';
+import type { QueueOptions } from './durable-queue';
+import type { SenderOptions } from './uplink-sender';
 import { pathProblem } from '../shared/message';
+import { publishTopicProblem } from '../connections/mqtt-topics';
+
+/** how each enqueue reaches the disk: flushed alone, flushed with the others of a few ms, or left to the OS */
+export type Durability = 'fsync' | 'group' | 'os';
+export const DURABILITY_MODES: readonly Durability[] = ['fsync', 'group', 'os'];
+export type FullPolicy = 'drop-oldest' | 'drop-newest' | 'reject';
+export const FULL_POLICIES: readonly FullPolicy[] = ['drop-oldest', 'drop-newest', 'reject'];
 
 export interface UplinkSettings {
   topic: string;
@@ -65,7 +72,7 @@ export function uplinkOptions(def: UplinkSettings): UplinkOptions {
   const maxRecords = toInt(def.maxRecords, 100);
   const batchWaitMs = toNumber(def.batchWait, 1000);
   const maxPacketBytes = toInt(def.maxPacketKb, 128) * 1024;
-  const durability = pick<Durability>(def.durability, DURABILITY_MODES, 'fsync');
+  const durability = pick<Durability>(def.durability, DURABILITY_MODES, 'group');
   const groupMs = toNumber(def.groupMs, 20);
   const maxBytes = toNumber(def.maxSizeMb, 100) * 1_048_576;
   const maxAgeMs = toNumber(def.maxAgeH, 0) * 3_600_000;
@@ -83,6 +90,7 @@ export function uplinkOptions(def: UplinkSettings): UplinkOptions {
   const contentType = (def.contentType ?? '').trim();
   if (contentType) properties.contentType = contentType;
   const expiry = toNumber(def.messageExpiry, 0);
+  if (!(expiry >= 0 && expiry <= 4_294_967_295)) problems.push('messageExpiry');
   if (expiry > 0) properties.messageExpiryInterval = Math.round(expiry);
   const userProperties = parseUserProperties(def.userProperties);
   if (!userProperties) problems.push('userProperties');
@@ -96,10 +104,12 @@ export function uplinkOptions(def: UplinkSettings): UplinkOptions {
   // template sends to the record's topic
   const template = (def.topic ?? '').trim();
   const pieces = template.split('${topic}');
+  // the part a user typed must be publishable whatever the record's topic is
+  if (template && publishTopicProblem(pieces.join('t'), false)) problems.push('topicTemplate');
   return {
     queue: { durability, maxBytes, maxAgeMs, onFull: pick<FullPolicy>(def.onFull, FULL_POLICIES, 'drop-oldest') },
     sender: {
-      batch: { maxRecords, maxPacketBytes, format: def.format === 'ndjson' ? 'ndjson' : 'json', gzip: def.gzip === true },
+      batch: { maxRecords, maxPacketBytes, format: def.format === 'ndjson' ? 'ndjson' : 'json', gzip: def.gzip !== false },
       batchWaitMs,
       topic: template ? (r) => pieces.join(r.topic) : (r) => r.topic,
       qos: qos === 2 ? 2 : 1,

@@ -14,6 +14,9 @@ describe('core: alarm settings', () => {
     const blank = alarmSettings({ alarms: [{ id: 'x', kind: 'high', limit: '' }] });
     assert.deepEqual(blank.problems, [{ key: 'inAlarm', vars: { n: 1, id: 'x', problem: { key: 'limit', vars: { kinds: 'high, high-high, low, low-low, deviation, rate, flag, bad-quality, stale' } } } }]);
     assert.deepEqual(alarmSettings({}).problems, [{ key: 'noAlarms' }]);
-    assert.deepEqual(alarmSettings({ alarms: [{ id: 'x', kind: 'flag' }], floodMax: '-3', chatterSeconds: 'abc', persist: false }).options.flood.max, 10);
+    // a negative or unreadable limit would switch flood or chatter handling off without a word: refused, named
+    assert.deepEqual(alarmSettings({ alarms: [{ id: 'x', kind: 'flag' }], floodMax: '-3', floodMinutes: '0', chatterMax: '2.5', chatterSeconds: '-1' }).problems,
+      [{ key: 'floodMax' }, { key: 'floodMinutes' }, { key: 'chatterMax' }, { key: 'chatterSeconds' }]);
+    assert.deepEqual(alarmSettings({ alarms: [{ id: 'x', kind: 'flag' }], chatterSeconds: 'abc' }).problems, [{ key: 'chatterSeconds' }]);
   });
 });
