@@ -76,7 +76,7 @@ export = function register(RED: NodeAPI): void {
       if (!keyed.ok) return kit.fail(done, new KeyedError('key', { key, value: keyed.error }), 'status.badInput');
       const now = Date.now();
       const filterFor = (field: string | undefined) => streams.get(fieldKey(keyed.value, field)).filter;
-      const outcome = filterValue(getPath(m, property), m.quality as Quality | undefined, now, filterFor);
+      const outcome = filterValue(getPath(m, property), m.quality as Quality | undefined, now, filterFor, settings.maxStreams);
       if (outcome.kind === 'single') return onDecision(m, keyed.value, outcome.decision, send, done);
       // what passed or waits for the clock is what a heartbeat or the end of a rate interval repeats
       for (const field of [...outcome.sent, ...outcome.held]) Object.assign(streams.get(fieldKey(keyed.value, field)), { template: m, field });

@@ -24,7 +24,8 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const t = (key: string, vars?: Record<string, unknown>) => RED._(`edge-model.${key}`, vars as Record<string, string>);
-    const pollMs = Math.max(200, toInt(def.pollInterval, 2) * 1000);
+    const pollS = toInt(def.pollInterval, 2);
+    const pollMs = Math.max(200, (Number.isFinite(pollS) ? pollS : 2) * 1000);
     if (def.source === 'file') {
       const file = (def.file ?? '').trim();
       node.handle = file ? new FileModel(path.resolve(file), pollMs) : unusableModel('', t('errors.file'));

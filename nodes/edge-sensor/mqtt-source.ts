@@ -1,7 +1,7 @@
 /** edge-sensor, MQTT source: a subscription on the shared edge-mqtt-broker connection. */
 import type { Node, NodeMessage } from 'node-red';
 import { MqttBrokerHandle } from '../core/connections/config-handles';
-import { toInt } from '../core/shared/fields';
+import { toInt, toNumber } from '../core/shared/fields';
 import { QoS } from '../core/connections/mqtt-connection';
 import { extractMeasurement, parsePayload, PayloadFormat, ExtractOptions, Extracted } from '../core/sensor/payload';
 import { Result } from '../core/shared/message';
@@ -17,7 +17,7 @@ export function createMqttSource(ctx: SensorContext): Source {
   const filter = (def.subscription ?? '').trim();
   const qos = toInt(def.qos, 0);
   const format = (def.format || 'auto') as PayloadFormat;
-  const maxBytes = Math.max(1, toInt(def.maxPayloadKb, 256)) * 1024;
+  const maxBytes = Math.round(toNumber(def.maxPayloadKb, 256) * 1024);
   const extract: ExtractOptions = {
     valuePath: def.valueMode === 'path' ? (def.valuePath ?? '').trim() : '',
     tsPath: def.tsPath === undefined ? 'auto' : def.tsPath.trim(),

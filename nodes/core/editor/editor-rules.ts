@@ -87,7 +87,7 @@ export const RULES: Record<string, TypeRules> = {
     check: (d) => sensorProblems(d),
     fields: { interval: 'interval', filterEmpty: 'subscription', filterHash: 'subscription', filterPlus: 'subscription', qos: 'qos', format: 'format',
       maxPayload: 'maxPayloadKb', path: 'valuePath', maxGap: 'maxGap', unitId: 'unitId', noPoints: 'points', pointTwice: 'points',
-      noChannels: 'channels', source: 'source' },
+      noChannels: 'channels', source: 'source', seed: 'seed' },
     fallback: 'source',
     rows: { inPoint: POINTS, inPointN: POINTS, inChannel: CHANNELS, inChannelN: CHANNELS, inAnomaly: ANOMALIES },
   },

@@ -87,6 +87,7 @@ export interface SensorFields {
   points?: Partial<PointDefinition>[];
   unitId?: unknown;
   maxGap?: unknown;
+  seed?: unknown;
   channels?: Partial<ChannelSpec>[];
   anomalies?: Partial<AnomalySpec>[];
 }
@@ -124,6 +125,7 @@ export function sensorProblems(def: SensorFields): Problem[] {
     const unit = unitOverride(def.unitId);
     if (unit !== undefined && !(unit >= 0 && unit <= 255)) problems.push({ key: 'unitId' });
   } else if (source === 'simulator') {
+    if (!Number.isFinite(toInt(def.seed, 1))) problems.push({ key: 'seed' });
     const rows = simulatorRows(def.channels, def.anomalies);
     problems.push(...validateChannels(rows.channels, rows.anomalies));
   } else {

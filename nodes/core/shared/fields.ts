@@ -1,13 +1,13 @@
-/** Editor fields arrive as strings: numbers from them, with a fallback or NaN so validation can name them. */
 /**
- * Whole number from a config field (editor fields arrive as strings); "1e5" is 100000, and anything that is not a
- * whole number as a whole ("12abc", "1.5") falls back, never to a part of it.
+ * Whole number from a config field (editor fields arrive as strings): blank is the fallback; "1e5" is 100000; anything
+ * else that is not a whole number ("12abc", "1.5", "x") is NaN, so the settings' checks name it rather than a
+ * default quietly taking its place.
  */
 export function toInt(v: unknown, fallback: number): number {
   const text = String(v ?? '').trim();
   if (typeof v !== 'number' && text === '') return fallback;
   const n = typeof v === 'number' ? v : Number(text);
-  return Number.isInteger(n) ? n : fallback;
+  return Number.isInteger(n) ? n : NaN;
 }
 
 /** Number from a config field; NaN when it is not one, so validation can name it. */

@@ -39,7 +39,8 @@ export interface FilterOptions {
   rateMs: number;
 }
 
-export type RejectReason = 'quality' | 'not-numeric' | 'range' | 'outlier' | 'deadband' | 'rate';
+/** `fields`: an object with more value fields than the node keeps streams (each field is a stream) */
+export type RejectReason = 'quality' | 'not-numeric' | 'range' | 'outlier' | 'deadband' | 'rate' | 'fields';
 
 export type Decision =
   | { action: 'pass'; value: number; quality?: Quality; note?: 'clamped' | 'step' }
@@ -106,11 +107,11 @@ export class StreamFilter {
   private lastAccepted: number | undefined;
   /** inputs were rejected since the last send: a heartbeat then says the value is uncertain */
   private rejectedSinceSend = false;
-  readonly counters: Record<RejectReason, number> = { quality: 0, 'not-numeric': 0, range: 0, outlier: 0, deadband: 0, rate: 0 };
+  readonly counters: Record<Exclude<RejectReason, 'fields'>, number> = { quality: 0, 'not-numeric': 0, range: 0, outlier: 0, deadband: 0, rate: 0 };
 
   constructor(readonly o: FilterOptions) {}
 
-  private reject(reason: RejectReason, detail: string): Decision {
+  private reject(reason: Exclude<RejectReason, 'fields'>, detail: string): Decision {
     this.counters[reason]++;
     if (reason !== 'deadband' && reason !== 'rate') this.rejectedSinceSend = true;
     return { action: 'reject', reason, detail };

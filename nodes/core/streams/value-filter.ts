@@ -38,8 +38,12 @@ export function fieldValue(raw: unknown, value: number): unknown {
 /** The filter of a stream: `field` is undefined for a single value. */
 export type FilterFor = (field: string | undefined) => StreamFilter;
 
-export function filterValue(raw: unknown, quality: Quality | undefined, now: number, filterFor: FilterFor): ValueOutcome {
+/** `maxFields`: an object with more value fields is refused whole (each field would take a stream of its own). */
+export function filterValue(raw: unknown, quality: Quality | undefined, now: number, filterFor: FilterFor, maxFields = Infinity): ValueOutcome {
   const fields = isPlainObject(raw) && !isStatistics(raw) ? valueFields(raw) : undefined;
+  if (fields && fields.length > maxFields) {
+    return { kind: 'single', decision: { action: 'reject', reason: 'fields', detail: `${fields.length} value fields, more than the ${maxFields} streams kept` } };
+  }
   if (!fields || fields.length === 0) {
     // a single value, or an object with no value in it (rejected as not numeric, with its words)
     return { kind: 'single', decision: filterFor(undefined).process(numberOf(raw) ?? raw, quality, now) };
