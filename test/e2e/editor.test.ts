@@ -2,18 +2,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, Browser, Page } from 'playwright-core';
-import { installedUserDir, REPO, SETUP_TIMEOUT_MS } from '../support/installed';
+import { installedUserDir, SETUP_TIMEOUT_MS } from '../support/installed';
+import { ARTIFACTS, CHROMIUM_ARGS } from '../support/editor';
 import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
 import { PumpDevice } from '../../scripts/lib/pump';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
 
-/** Chromium as Debian ships it, headless, with every call home switched off (the machine may be offline). */
-export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-const ARTIFACTS = path.join(REPO, 'test-artifacts');
 
 describe('e2e: the editor in headless Chromium', function () {
   this.timeout(180_000);
@@ -114,7 +109,8 @@ describe('e2e: the editor in headless Chromium', function () {
     assert.equal(sensor.device, device.id);
     assert.equal(sensor.broker, '', 'a Modbus sensor keeps no broker (the broker stays as a global config node)');
     assert.equal(sensor.subscription, 'plant1/+/temperature');
-    assert.deepEqual(sensor.points, [{ name: 'value', area: 'holding', address: '0', type: 'float32', order: 'ABCD' }]);
+    // number cells stay numbers, so Done without an edit changes nothing
+    assert.deepEqual(sensor.points, [{ name: 'value', area: 'holding', address: 0, type: 'float32', order: 'ABCD' }]);
     assert.equal(Number(device.port), pump.device.port);
     assert.equal(mqttBroker.url, `mqtt://127.0.0.1:${broker.port}`);
 
@@ -181,11 +177,14 @@ describe('e2e: the editor in headless Chromium', function () {
     assert.equal(await page.locator('#node-input-alarms-container li').count(), 1, 'the default alarm');
     await page.click('.red-ui-editableList-addButton');
     const row = page.locator('#node-input-alarms-container li').nth(1);
-    await row.locator('.edge-alarm-id').fill('pump anomaly');
-    await row.locator('.edge-alarm-path').fill('payload');
-    await row.locator('.edge-alarm-kind').selectOption('flag');
-    await row.locator('.edge-alarm-priority').fill('900');
-    await row.locator('.edge-alarm-latching').check();
+    await row.locator('.edge-cell-id').fill('pump anomaly');
+    await row.locator('.edge-cell-path').fill('payload');
+    await row.locator('.edge-cell-kind').selectOption('flag');
+    await row.locator('.edge-cell-priority').fill('900');
+    // the latch is among the rule's details, folded until asked for
+    assert.equal(await row.locator('.edge-cell-latching').isVisible(), false);
+    await row.locator('.edge-row-more').click();
+    await row.locator('.edge-cell-latching').check();
     await page.click('#node-dialog-ok');
     await page.waitForSelector('#node-input-alarms-container', { state: 'detached' });
     await page.click('#red-ui-header-button-deploy');
@@ -193,7 +192,7 @@ describe('e2e: the editor in headless Chromium', function () {
     const flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
     const a = flows.find((n) => n.type === 'edge-alarm')!;
     assert.deepEqual(a.alarms.map((x: Record<string, unknown>) => [x.id, x.kind, x.priority, x.latching]), [
-      ['high temperature', 'high', '700', false], ['pump anomaly', 'flag', '900', true],
+      ['high value', 'high', 700, false], ['pump anomaly', 'flag', 900, true],
     ]);
   });
 

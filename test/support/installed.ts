@@ -16,8 +16,15 @@ export const SETUP_TIMEOUT_MS = 15 * 60_000;
 export const PACKAGE = '@edge-intelligence/node-red-nodes';
 let installed: Promise<string> | undefined;
 
+/**
+ * npm as a user runs it from a shell: the machine's npm, not one a dev dependency put in node_modules/.bin (npm run
+ * puts that first on the PATH), and none of the `npm_*` variables of the npm that started the tests, so the user
+ * directory's own package.json decides.
+ */
 function npm(args: string[], cwd: string): string {
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  env.PATH = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => !dir.split(path.sep).includes('node_modules')).join(path.delimiter);
+  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, npm_config_update_notifier: 'false' } });
 }
 
 /** Path of a user directory with the packed package installed in it. */
@@ -28,8 +35,9 @@ export function installedUserDir(): Promise<string> {
     const tarball = path.join(work, path.basename(packed[0].filename));
     const userDir = path.join(work, 'userdir');
     fs.mkdirSync(userDir);
-    // as a user would: allow better-sqlite3 to build its native module (an npm that holds back install scripts asks)
-    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true, allowScripts: { 'better-sqlite3': true } }));
+    // as the README tells a user: better-sqlite3 may build its native module; onnxruntime-node's download of CUDA
+    // libraries (which a CPU gateway does not use, and which needs the internet) is declined
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true, allowScripts: { 'better-sqlite3': true, 'onnxruntime-node': false } }));
     npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=dev', tarball], userDir);
     return userDir;
   })();

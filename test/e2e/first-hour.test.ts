@@ -1,0 +1,134 @@
+/**
+ * A new user's first flow, in the packed package on a real Node-RED, built in headless Chromium: nodes dragged from
+ * the palette with their defaults, wired port to port, only the uplink's broker set, deployed. Records must reach a
+ * subscriber on the broker, statistics and an alarm event among them.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import type { Page } from 'playwright-core';
+import { installedUserDir, SETUP_TIMEOUT_MS } from '../support/installed';
+import { deploy, done, dropNode, Editor, openDialog, openEditor, wire } from '../support/editor';
+import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
+import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
+import { delay, freePort, waitFor } from '../../scripts/lib/net-util';
+import { decodePublish, Envelope } from '../../nodes/core/uplink/uplink-batch';
+
+interface Cloud {
+  envelopes: Envelope[];
+  close(): Promise<void>;
+}
+
+/** Everything edge-uplink publishes on the broker, unpacked (its default batches are gzipped JSON arrays). */
+async function subscriber(port: number): Promise<Cloud> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`);
+  const got: Cloud = { envelopes: [], close: () => client.endAsync(true) };
+  client.on('message', (_topic, payload) => got.envelopes.push(...decodePublish(payload, 'json')));
+  await client.subscribeAsync('#', { qos: 1 });
+  return got;
+}
+
+/** The one thing a user sets: the uplink's broker, added from the uplink's dialog. */
+async function setBroker(page: Page, uplink: string, url: string): Promise<void> {
+  await openDialog(page, uplink, '#node-input-broker');
+  await page.click('#node-input-btn-broker-add');
+  await page.waitForSelector('#node-config-input-url');
+  await page.fill('#node-config-input-url', url);
+  await page.click('#node-config-dialog-ok');
+  await page.waitForSelector('#node-config-input-url', { state: 'detached' });
+  await done(page, '#node-input-broker');
+}
+
+const statistics = (e: Envelope) => typeof e.payload === 'object' && e.payload !== null && 'temperature' in e.payload
+  && typeof (e.payload as { temperature: { mean?: unknown } }).temperature.mean === 'number';
+const alarmRaised = (e: Envelope) => e.topic === 'alarm/high value' && (e.payload as { state?: string }).state === 'unacknowledged';
+
+describe('e2e: the first hour, defaults that work together (Chromium)', function () {
+  this.timeout(SETUP_TIMEOUT_MS);
+  let broker: EmbeddedBroker;
+  let red: NodeRedProcess;
+  let editor: Editor;
+  let cloud: Cloud;
+
+  beforeEach(async function () {
+    this.timeout(SETUP_TIMEOUT_MS);
+    const userDir = await installedUserDir();
+    broker = await startAedes(await freePort());
+    cloud = await subscriber(broker.port);
+    red = await startNodeRed({ userDir, port: await freePort(), output: path.join(userDir, 'node-red-first-hour.log'), flows: [] });
+    editor = await openEditor(red.url);
+  });
+
+  afterEach(async function () {
+    await editor?.close(`first-hour-${this.currentTest?.title.split(' ')[0]}.png`);
+    await red?.stop();
+    await cloud?.close();
+    await broker?.close();
+  });
+
+  it('simulator: edge-sensor -> edge-filter -> edge-aggregate -> edge-alarm -> edge-uplink, only the broker set', async () => {
+    const { page } = editor;
+    const sensor = await dropNode(page, 'edge-sensor', 160, 120);
+    const filter = await dropNode(page, 'edge-filter', 160, 220);
+    const aggregate = await dropNode(page, 'edge-aggregate', 160, 320);
+    const alarm = await dropNode(page, 'edge-alarm', 160, 420);
+    const uplink = await dropNode(page, 'edge-uplink', 520, 370);
+    await wire(page, sensor, 0, filter);
+    await wire(page, filter, 0, aggregate);
+    await wire(page, aggregate, 0, alarm);
+    await wire(page, aggregate, 0, uplink);
+    await wire(page, alarm, 0, uplink);
+    await setBroker(page, uplink, `mqtt://127.0.0.1:${broker.port}`);
+    await deploy(page);
+
+    const flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
+    const byId = (id: string) => flows.find((n) => n.id === id)!;
+    assert.deepEqual(byId(sensor).wires, [[filter]]);
+    assert.deepEqual(byId(aggregate).wires, [[alarm, uplink], []]);
+    assert.deepEqual(byId(alarm).wires, [[uplink], []]);
+
+    // the simulator's default channel overheats 10 s in, for 30 s: two 10 s means above the default limit of 80
+    await waitFor(() => cloud.envelopes.some(statistics) && cloud.envelopes.some(alarmRaised), 'statistics and an alarm event at the broker', 180_000);
+    const stats = cloud.envelopes.find(statistics)!;
+    assert.equal(stats.topic, 'simulator');
+    const t = (stats.payload as { temperature: Record<string, number> }).temperature;
+    assert.deepEqual(Object.keys(t).sort(), ['count', 'max', 'mean', 'min', 'stddev']);
+    assert.ok(t.count >= 1 && t.min <= t.mean && t.mean <= t.max, JSON.stringify(t));
+    const raised = cloud.envelopes.find(alarmRaised)!;
+    const event = raised.payload as { value: number; priority: number; message: string };
+    assert.ok(event.value > 80, `the alarm's value ${event.value}`);
+    assert.equal(event.priority, 700);
+    assert.match(event.message, /^high value: \d+(\.\d+)? above 80$/);
+    assert.deepEqual(editor.problems, []);
+  });
+
+  it('inject: a core inject of numbers -> edge-filter -> edge-aggregate -> edge-alarm -> edge-uplink', async () => {
+    const { page } = editor;
+    const inject = await dropNode(page, 'inject', 160, 120);
+    const filter = await dropNode(page, 'edge-filter', 160, 220);
+    const aggregate = await dropNode(page, 'edge-aggregate', 160, 320);
+    const alarm = await dropNode(page, 'edge-alarm', 160, 420);
+    const uplink = await dropNode(page, 'edge-uplink', 520, 370);
+    await wire(page, inject, 0, filter);
+    await wire(page, filter, 0, aggregate);
+    await wire(page, aggregate, 0, alarm);
+    await wire(page, aggregate, 0, uplink);
+    await wire(page, alarm, 0, uplink);
+    await setBroker(page, uplink, `mqtt://127.0.0.1:${broker.port}`);
+    await deploy(page);
+
+    // the user presses the inject button (its default payload is the time, a number) until the records are there
+    const button = page.locator(`[id="${inject}"] .red-ui-flow-node-button`);
+    const arrived = () => cloud.envelopes.some((e) => typeof (e.payload as { mean?: unknown }).mean === 'number')
+      && cloud.envelopes.some((e) => e.topic === 'alarm/high value');
+    for (const deadline = Date.now() + 180_000; !arrived(); await delay(1000)) {
+      if (Date.now() > deadline) throw new Error('no statistics of the injected numbers and no alarm event at the broker after 180 s');
+      await button.click();
+    }
+    const stats = cloud.envelopes.find((e) => typeof (e.payload as { mean?: unknown }).mean === 'number')!;
+    const s = stats.payload as Record<string, number>;
+    assert.deepEqual(Object.keys(s).sort(), ['count', 'max', 'mean', 'min', 'stddev']);
+    assert.ok(s.min > 1.7e12 && s.max < Date.now() + 1, 'the statistics of the timestamps injected');
+    assert.deepEqual(editor.problems, []);
+  });
+});
