@@ -81,9 +81,12 @@ function definitionOf(node: EditorNode, field?: string, value?: unknown): Record
   return def;
 }
 
-/** A property's validate: the rules' problems placed on this field, in words (Node-RED shows them as the tooltip). */
+/**
+ * A property's validate: the rules' problems placed on this field, in words (Node-RED shows them as the tooltip).
+ * It takes two parameters, as Node-RED requires of a validate whose text is a reason (with one, a text is "valid").
+ */
 export function validator(type: string, field: string): Validate {
-  return function validate(this: EditorNode, value: unknown): boolean | string {
+  return function validate(this: EditorNode, value: unknown, _opt?: unknown): boolean | string {
     const mine = check(type, definitionOf(this, field, value)).filter((p) => p.field === field);
     return mine.length ? mine.map((p) => say(this, p)).join('; ') : true;
   };

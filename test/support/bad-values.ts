@@ -11,6 +11,8 @@ export interface BadValue {
   value: string;
   /** edge-sensor: the source whose fields these are */
   source?: 'mqtt' | 'modbus' | 'simulator';
+  /** a value that works, for a field that starts empty and is required */
+  good?: string;
   words: string;
 }
 
@@ -21,9 +23,9 @@ export const BAD_VALUES: BadValue[] = [
   { type: 'edge-sensor', source: 'simulator', field: 'channels', cell: 'base', value: 'abc', words: 'channel 1 "temperature": base must be a number' },
   { type: 'edge-modbus-device', field: 'unitId', value: '300', words: 'the unit id must be 0 to 255' },
   { type: 'edge-modbus-device', field: 'port', value: '99999', words: 'the TCP port must be 1 to 65535' },
-  { type: 'edge-sensor', source: 'mqtt', field: 'subscription', value: 'plant/#/x', words: '"#" must be a whole last level of the topic (got "plant/#/x")' },
+  { type: 'edge-sensor', source: 'mqtt', field: 'subscription', good: 'plant/+/x', value: 'plant/#/x', words: '"#" must be a whole last level of the topic (got "plant/#/x")' },
   { type: 'edge-uplink', field: 'topic', value: 'a/#', words: 'the topic cannot be published to: MQTT allows + and # only in subscriptions, and no NUL character or leading $ in a publish topic' },
-  { type: 'edge-model-update', field: 'url', value: 'not a url', words: 'the manifest URL must start with http:// or https://' },
+  { type: 'edge-model-update', field: 'url', good: 'http://registry.example/pump/manifest.json', value: 'not a url', words: 'the manifest URL must start with http:// or https://' },
   { type: 'edge-alarm', field: 'chatterSeconds', value: '-1', words: 'the chatter window must be above 0 seconds' },
 ];
 
