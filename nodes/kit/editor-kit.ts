@@ -133,7 +133,7 @@ function cellOf(column: Column, value: unknown): any {
   if (column.kind === 'select') {
     el = $('<select/>');
     for (const o of column.options ?? []) $('<option/>').val(o).text(o).appendTo(el);
-    el.val(value === undefined || value === '' ? column.initial ?? column.options?.[0] : value);
+    el.val(value === undefined || value === '' ? column.initial ?? column.options?.[0] : value).css({ paddingLeft: '4px', paddingRight: '2px' });
   } else if (column.kind === 'checkbox') {
     el = $('<input type="checkbox"/>').prop('checked', value === true || value === 'true').css({ width: 'auto', margin: '6px 0 0 0' });
   } else {
@@ -154,7 +154,10 @@ function readCell(column: Column, el: any): unknown {
 
 /** A labelled cell: the label above the input, so no header can drift out of line. */
 function labelled(node: EditorNode, column: Column, value: unknown): any {
-  const box = $('<label/>').addClass('edge-cell-box').css({ flex: `0 0 ${column.width}`, width: column.width, margin: 0, fontSize: '0.85em' });
+  // text cells give way when the dialog is narrow; a select keeps its width, so its choice is never cut
+  const fixed = column.kind === 'select' || column.kind === 'checkbox';
+  const box = $('<label/>').addClass('edge-cell-box')
+    .css({ flex: fixed ? `0 0 ${column.width}` : `1 1 ${column.width}`, width: column.width, minWidth: fixed ? column.width : '36px', margin: 0, fontSize: '0.85em' });
   $('<span/>').css({ display: 'block', color: 'var(--red-ui-secondary-text-color, #888)', whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis' })
     .text(node._(`${node.type}.label.${column.label ?? column.name}`)).appendTo(box);
   return box.append(cellOf(column, value));

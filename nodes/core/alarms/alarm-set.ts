@@ -96,11 +96,33 @@ interface Alarm {
   chatter: ChatterDetector;
   lastValue: unknown;
   since: number;
+  /** the last operator command on this alarm that said who or why (the summary shows it) */
+  note?: OperatorNote;
+}
+
+/** Who last acted on an alarm, with what and why. */
+export interface OperatorNote {
+  command: string;
+  who?: string;
+  comment?: string;
+  ts: number;
 }
 
 export interface Snapshot {
   version: 1;
-  alarms: Record<string, { facts: AlarmFacts; rule: ReturnType<RuleEvaluator['snapshot']>; lastValue: unknown; since: number }>;
+  alarms: Record<string, { facts: AlarmFacts; rule: ReturnType<RuleEvaluator['snapshot']>; lastValue: unknown; since: number; note?: OperatorNote }>;
+}
+
+/** An operator note read back from a state file: only its known fields, as text, bounded. */
+function noteFrom(v: unknown): OperatorNote | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const n = v as Record<string, unknown>;
+  if (typeof n.command !== 'string' || typeof n.ts !== 'number') return undefined;
+  const text = (x: unknown) => (typeof x === 'string' ? x.slice(0, 1000) : undefined);
+  const note: OperatorNote = { command: n.command.slice(0, 40), ts: n.ts };
+  if (text(n.who)) note.who = text(n.who);
+  if (text(n.comment)) note.comment = text(n.comment);
+  return note;
 }
 
 /** Problems with a list of alarms, as message keys: each names its alarm (`inAlarm`, by number when it has no id) and what is wrong with it. */
@@ -225,7 +247,9 @@ export class AlarmSet {
     if (found === undefined && a.config.kind !== 'bad-quality') return [];
     const numeric = a.config.kind !== 'flag' && a.config.kind !== 'bad-quality' && a.config.kind !== 'stale';
     // a number, edge-aggregate's statistics (their mean), or the one value of an object of named values
-    const reading: { value?: unknown; fields?: string[] } = numeric ? soleNumber(found) : { value: found };
+    // a flag rule on an edge-infer result reads its anomaly flag: that is the value the alarm shows
+    const flag = a.config.kind === 'flag' && found !== null && typeof found === 'object' && 'anomaly' in found ? (found as { anomaly: unknown }).anomaly : found;
+    const reading: { value?: unknown; fields?: string[] } = numeric ? soleNumber(found) : { value: flag };
     const value = reading.value;
     if (numeric && value === undefined) {
       problems?.push(reading.fields
@@ -299,6 +323,10 @@ export class AlarmSet {
     const refusals: string[] = [];
     for (const a of targets) {
       const result = this.step(a, event, `command ${cmd.command}`, now, cmd.who ?? '', cmd.comment);
+      if (!result.refused && (cmd.who || cmd.comment)) {
+        a.note = { command: cmd.command, ts: now, ...(cmd.who ? { who: cmd.who } : {}), ...(cmd.comment ? { comment: cmd.comment } : {}) };
+        this.changed = true;
+      }
       records.push(...result.records);
       if (result.refused && targets.length === 1) refusals.push(`${a.config.id}: ${result.refused}`);
     }
@@ -321,7 +349,12 @@ export class AlarmSet {
       if (state === 'normal') continue;
       const severity = severityOf(a.config.priority);
       if (a.facts.active) bySeverity[severity]++;
-      alarms.push({ alarmId: a.config.id, state, severity, priority: a.config.priority, value: a.lastValue, since: a.since, shelvedUntil: a.facts.shelvedUntil });
+      const c = a.config;
+      alarms.push({
+        alarmId: c.id, state, severity, priority: c.priority, value: a.lastValue, unit: c.unit ?? '',
+        message: formatMessage(c.message, { id: c.id, value: a.lastValue, limit: c.limit, setpoint: c.setpoint, unit: c.unit ?? '' }),
+        since: a.since, shelvedUntil: a.facts.shelvedUntil, note: a.note,
+      });
     }
     alarms.sort((x, y) => (y.priority as number) - (x.priority as number));
     return { ts: now, counts, bySeverity, flooding: this.flood.isFlooding, alarms };
@@ -329,7 +362,7 @@ export class AlarmSet {
 
   snapshot(): Snapshot {
     const alarms: Snapshot['alarms'] = {};
-    for (const [id, a] of this.alarms) alarms[id] = { facts: a.facts, rule: a.rule.snapshot(), lastValue: a.lastValue, since: a.since };
+    for (const [id, a] of this.alarms) alarms[id] = { facts: a.facts, rule: a.rule.snapshot(), lastValue: a.lastValue, since: a.since, ...(a.note ? { note: a.note } : {}) };
     return { version: 1, alarms };
   }
 
@@ -364,6 +397,7 @@ export class AlarmSet {
       a.rule.restore(saved.rule, now);
       a.lastValue = saved.lastValue;
       a.since = typeof saved.since === 'number' ? saved.since : now;
+      a.note = noteFrom(saved.note);
       result.restored++;
     }
     return result;

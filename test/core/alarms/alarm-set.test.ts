@@ -84,6 +84,30 @@ describe('core: a set of alarms', () => {
     assert.deepEqual(s.alarms.map((a) => [a.alarmId, a.state]), [['pump anomaly', 'unacknowledged'], ['TT-101 high', 'acknowledged']]);
   });
 
+  it("gives an operator screen each alarm's message, value with unit, shelf expiry and who last acted and why, across a restart", () => {
+    const set = new AlarmSet([temp, anomaly], options, 0);
+    set.ingest({ payload: { temperature: 90, anomaly: true } }, 0);
+    set.command({ command: 'ack', alarmId: 'TT-101 high', who: 'ana', comment: 'cooling checked' }, 1000);
+    set.command({ command: 'shelve', alarmId: 'pump anomaly', duration: 600 }, 2000);
+    const rows = (set.summary(3000) as { alarms: Array<Record<string, unknown>> }).alarms;
+    assert.deepEqual(rows, [
+      { alarmId: 'pump anomaly', state: 'shelved', severity: 'critical', priority: 900, value: true, unit: '', message: 'anomaly on pump 7',
+        since: 2000, shelvedUntil: 602_000, note: undefined },
+      { alarmId: 'TT-101 high', state: 'acknowledged', severity: 'high', priority: 700, value: 90, unit: '°C', message: 'TT-101 high: 90 °C above 80',
+        since: 1000, shelvedUntil: undefined, note: { command: 'ack', ts: 1000, who: 'ana', comment: 'cooling checked' } },
+    ]);
+    const again = new AlarmSet([temp, anomaly], options, 4000);
+    again.restore(JSON.parse(JSON.stringify(set.snapshot())), 4000);
+    const restored = (again.summary(4000) as { alarms: Array<Record<string, unknown>> }).alarms;
+    assert.deepEqual(restored[1].note, { command: 'ack', ts: 1000, who: 'ana', comment: 'cooling checked' });
+    // a note that is not one is left out, never a failure
+    const snap = JSON.parse(JSON.stringify(set.snapshot()));
+    snap.alarms['TT-101 high'].note = { command: 5, who: { x: 1 } };
+    const third = new AlarmSet([temp, anomaly], options, 4000);
+    assert.deepEqual(third.restore(snap, 4000), { restored: 2, skipped: [] });
+    assert.equal((third.summary(4000) as { alarms: Array<Record<string, unknown>> }).alarms[1].note, undefined);
+  });
+
   it('survives a restart through a snapshot on disk, and a damaged file is moved aside', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-alarm-'));
     const file = path.join(dir, 'alarms.json');
