@@ -44,10 +44,16 @@ function uplinkDef(url: string, extra: object = {}): object[] {
 }
 
 /** Deploys an uplink with an empty buffer (each measurement starts from nothing queued). */
-async function deployUplink(url: string, extra: object = {}, beforeStart?: Parameters<typeof deploy>[1]): Promise<void> {
+/** edge-uplink as the palette gives it: only the broker and the topic set. */
+function paletteUplinkDef(url: string): object[] {
+  const [broker, , ...rest] = uplinkDef(url);
+  return [broker, { id: 'up', type: 'edge-uplink', broker: 'cloud', topic: 'cloud/${topic}', wires: [['stats'], []] }, ...rest];
+}
+
+async function deployUplink(url: string, extra: object = {}, beforeStart?: Parameters<typeof deploy>[1], flow = uplinkDef(url, extra)): Promise<void> {
   await deploy([]);
   fs.rmSync(path.join(STATE_DIR, 'uplink'), { recursive: true, force: true });
-  await deploy(uplinkDef(url, extra), beforeStart);
+  await deploy(flow, beforeStart);
 }
 
 /** The uplink's statistics (output 1). */
@@ -125,9 +131,9 @@ async function perMessageRate(url: string, count: number): Promise<{ rate: numbe
 }
 
 /** Records per second from the first message into edge-uplink to the last record at the subscriber. */
-async function uplinkRate(url: string, count: number, extra: object = {}): Promise<{ rate: number; bytesPerReading: number }> {
+async function uplinkRate(url: string, count: number, extra: object = {}, flow = uplinkDef(url, extra)): Promise<{ rate: number; bytesPerReading: number }> {
   const sub = await meteredSubscriber(url, true);
-  await deployUplink(url, extra);
+  await deployUplink(url, extra, undefined, flow);
   await waitFor(() => (node('cloud') as unknown as { connection: { connected: boolean } }).connection.connected, 'the uplink connected');
   const up = node('up');
   const t0 = performance.now();
@@ -232,6 +238,16 @@ export async function benchUplink(): Promise<Figure[]> {
     figures.push(figure('uplink_delivered_msgs_per_s', median(ours), 'msgs/s', median(base), 'one mqtt.js publish per message at QoS 1 (core mqtt out style), same broker'));
     batchedBytes = (await uplinkRate(url, 20_000, { gzip: true, maxRecords: '100', batchWait: '1000' })).bytesPerReading;
     figures.push(figure('uplink_wire_bytes_per_reading', batchedBytes, 'bytes', perMessageBytes, 'one JSON publish per reading (QoS 1)'));
+    // what a user gets without reading the manual: group commit, batches of 100, gzip
+    const palette: number[] = [];
+    let paletteBytes = 0;
+    for (let r = 0; r < 3; r++) {
+      const d = await uplinkRate(url, 20_000, {}, paletteUplinkDef(url));
+      palette.push(d.rate);
+      paletteBytes = d.bytesPerReading;
+    }
+    figures.push(figure('uplink_defaults_delivered_msgs_per_s', median(palette), 'msgs/s', median(base), 'core mqtt out style (one publish per message, QoS 1); edge-uplink with its defaults'));
+    figures.push(figure('uplink_defaults_wire_bytes_per_reading', paletteBytes, 'bytes', perMessageBytes, 'one JSON publish per reading (QoS 1); edge-uplink with its defaults'));
     const drains: number[] = [];
     for (let r = 0; r < 2; r++) drains.push(await drainRate(mosquitto, 100_000));
     figures.push(figure('uplink_backlog_drain_msgs_per_s', median(drains), 'msgs/s', median(base), 'one mqtt.js publish per message at QoS 1, live'));

@@ -8,7 +8,8 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
-const cache = path.join(root, 'node_modules', '.cache', 'edge-build');
+// one record per checkout: a second working tree that shares node_modules keeps its own
+const cache = path.join(root, 'node_modules', '.cache', 'edge-build', require('crypto').createHash('sha1').update(root).digest('hex').slice(0, 12));
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
 /** The newest modification time under the given folders (files only, node_modules and outputs left out). */

@@ -121,6 +121,16 @@ describe('e2e: the editor in headless Chromium', function () {
     }, undefined, { timeout: 15_000 });
   });
 
+  it('Done without an edit leaves nothing to deploy (number cells stay numbers)', async () => {
+    const node = page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group').first();
+    assert.equal(await page.evaluate(() => (window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty()), false);
+    await node.locator('rect.red-ui-flow-node').dblclick();
+    await page.waitForSelector('#node-input-points-container li');
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-input-source', { state: 'detached' });
+    assert.equal(await page.evaluate(() => (window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty()), false, 'Deploy stays grey');
+  });
+
   it('opens and closes the edit dialog of each source, showing its own fields', async () => {
     const node = page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group').first();
     for (const [source, field] of [['simulator', '#node-input-channels-container'], ['mqtt', '#node-input-subscription'], ['modbus', '#node-input-points-container']]) {

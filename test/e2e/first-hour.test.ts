@@ -39,6 +39,28 @@ async function setBroker(page: Page, uplink: string, url: string): Promise<void>
   await done(page, '#node-input-broker');
 }
 
+/**
+ * The chain from the palette: a source, edge-filter, edge-aggregate, edge-alarm and edge-uplink wired port to port
+ * (the statistics to the uplink as well as to the alarm), the uplink's broker set, deployed.
+ */
+async function chain(page: Page, sourceType: string, brokerUrl: string): Promise<Record<'source' | 'filter' | 'aggregate' | 'alarm' | 'uplink', string>> {
+  const ids = {
+    source: await dropNode(page, sourceType, 160, 120),
+    filter: await dropNode(page, 'edge-filter', 160, 220),
+    aggregate: await dropNode(page, 'edge-aggregate', 160, 320),
+    alarm: await dropNode(page, 'edge-alarm', 160, 420),
+    uplink: await dropNode(page, 'edge-uplink', 520, 370),
+  };
+  await wire(page, ids.source, 0, ids.filter);
+  await wire(page, ids.filter, 0, ids.aggregate);
+  await wire(page, ids.aggregate, 0, ids.alarm);
+  await wire(page, ids.aggregate, 0, ids.uplink);
+  await wire(page, ids.alarm, 0, ids.uplink);
+  await setBroker(page, ids.uplink, brokerUrl);
+  await deploy(page);
+  return ids;
+}
+
 const statistics = (e: Envelope) => typeof e.payload === 'object' && e.payload !== null && 'temperature' in e.payload
   && typeof (e.payload as { temperature: { mean?: unknown } }).temperature.mean === 'number';
 const alarmRaised = (e: Envelope) => e.topic === 'alarm/high value' && (e.payload as { state?: string }).state === 'unacknowledged';
@@ -68,18 +90,7 @@ describe('e2e: the first hour, defaults that work together (Chromium)', function
 
   it('simulator: edge-sensor -> edge-filter -> edge-aggregate -> edge-alarm -> edge-uplink, only the broker set', async () => {
     const { page } = editor;
-    const sensor = await dropNode(page, 'edge-sensor', 160, 120);
-    const filter = await dropNode(page, 'edge-filter', 160, 220);
-    const aggregate = await dropNode(page, 'edge-aggregate', 160, 320);
-    const alarm = await dropNode(page, 'edge-alarm', 160, 420);
-    const uplink = await dropNode(page, 'edge-uplink', 520, 370);
-    await wire(page, sensor, 0, filter);
-    await wire(page, filter, 0, aggregate);
-    await wire(page, aggregate, 0, alarm);
-    await wire(page, aggregate, 0, uplink);
-    await wire(page, alarm, 0, uplink);
-    await setBroker(page, uplink, `mqtt://127.0.0.1:${broker.port}`);
-    await deploy(page);
+    const { source: sensor, filter, aggregate, alarm, uplink } = await chain(page, 'edge-sensor', `mqtt://127.0.0.1:${broker.port}`);
 
     const flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
     const byId = (id: string) => flows.find((n) => n.id === id)!;
@@ -104,18 +115,7 @@ describe('e2e: the first hour, defaults that work together (Chromium)', function
 
   it('inject: a core inject of numbers -> edge-filter -> edge-aggregate -> edge-alarm -> edge-uplink', async () => {
     const { page } = editor;
-    const inject = await dropNode(page, 'inject', 160, 120);
-    const filter = await dropNode(page, 'edge-filter', 160, 220);
-    const aggregate = await dropNode(page, 'edge-aggregate', 160, 320);
-    const alarm = await dropNode(page, 'edge-alarm', 160, 420);
-    const uplink = await dropNode(page, 'edge-uplink', 520, 370);
-    await wire(page, inject, 0, filter);
-    await wire(page, filter, 0, aggregate);
-    await wire(page, aggregate, 0, alarm);
-    await wire(page, aggregate, 0, uplink);
-    await wire(page, alarm, 0, uplink);
-    await setBroker(page, uplink, `mqtt://127.0.0.1:${broker.port}`);
-    await deploy(page);
+    const { source: inject } = await chain(page, 'inject', `mqtt://127.0.0.1:${broker.port}`);
 
     // the user presses the inject button (its default payload is the time, a number) until the records are there
     const button = page.locator(`[id="${inject}"] .red-ui-flow-node-button`);

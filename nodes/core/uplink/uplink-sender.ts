@@ -68,15 +68,25 @@ export class UplinkSender extends EventEmitter {
     this.byteBucket = new TokenBucket(o.bytesPerSecond, Math.max(o.batch.maxPacketBytes, o.bytesPerSecond));
   }
 
-  /** New records were stored: send them once a batch is full or the wait is over. */
+  /**
+   * New records were stored: send them once a batch is full or the wait is over. A batch that fills while a partial
+   * one waits goes at once (a burst never sits out the wait).
+   */
   kick(): void {
-    if (this.stopped || this.timer) return;
+    if (this.stopped) return;
     const full = this.queue.pending >= this.o.batch.maxRecords;
+    if (this.timer && !(full && this.waiting)) return;
+    clearTimeout(this.timer);
+    this.waiting = !full;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.waiting = false;
       void this.drain();
     }, full ? 0 : this.o.batchWaitMs);
   }
+
+  /** the timer is the wait for a partial batch (not a pace or a send now) */
+  private waiting = false;
 
   /** The link came up: send the backlog. */
   linkUp(): void {

@@ -69,7 +69,7 @@ export function parseUserProperties(text: string | undefined): Record<string, st
 export function uplinkOptions(def: UplinkSettings): UplinkOptions {
   const problems: string[] = [];
   const qos = toInt(def.qos, 1);
-  const maxRecords = toInt(def.maxRecords, 100);
+  const maxRecords = toInt(def.maxRecords, 500);
   const batchWaitMs = toNumber(def.batchWait, 1000);
   const maxPacketBytes = toInt(def.maxPacketKb, 128) * 1024;
   const durability = pick<Durability>(def.durability, DURABILITY_MODES, 'group');

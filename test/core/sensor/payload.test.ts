@@ -101,4 +101,10 @@ describe('core: payload parsing', () => {
     assert.deepEqual(toSample({ label: 'x' }), { ok: false, error: 'the payload object has no numeric field' });
     assert.deepEqual(toSample(undefined), { ok: false, error: 'the payload is missing' });
   });
+
+  it("takes another aggregate's statistics as their mean, whole or per field", () => {
+    assert.deepEqual(toSample({ count: 10, mean: 61.5, min: 60, max: 63 }), { ok: true, value: 61.5 });
+    assert.deepEqual(toSample({ temperature: { count: 10, mean: 61.5, max: 63 }, pressure: { count: 10, mean: 2.25 }, speed: 1480 }),
+      { ok: true, value: { temperature: 61.5, pressure: 2.25, speed: 1480 } });
+  });
 });

@@ -53,6 +53,20 @@ describe('core: uplink sender', () => {
     queue.close();
   });
 
+  it('a partial batch waits for more; a batch that fills meanwhile goes at once, not at the end of the wait', async () => {
+    const { queue, link, sender } = setup({ batchWaitMs: 60_000 });
+    queue.enqueue(records(3));
+    sender.kick();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(link.published.length, 0, 'three records wait for a fuller batch');
+    queue.enqueue(records(7));
+    sender.kick();
+    await waitFor(() => queue.queued === 0, 'the full batch acknowledged long before the minute of waiting');
+    assert.deepEqual(link.published.map((p) => p.seqs.length), [10]);
+    sender.stop();
+    queue.close();
+  });
+
   it('a failed publish goes again, in order, and counts as resent', async () => {
     const { queue, link, sender } = setup({ maxInFlight: 1 });
     let failures = 1;
