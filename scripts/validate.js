@@ -11,7 +11,8 @@ const run = spawnSync(process.execPath, [require.resolve('node-red-dev/bin/run')
 });
 const output = `${run.stdout || ''}${run.stderr || ''}`;
 process.stdout.write(output);
-const failed = output.split('\n').filter((line) => line.includes('❌'));
+// a node whose HTML the scorecard cannot read (a registerType whose definition is not a literal) is only printed
+const failed = output.split('\n').filter((line) => line.includes('❌') || line.startsWith('Unable to parse'));
 if (run.status !== 0 || failed.length > 0 || !/Complete/.test(output)) {
   console.error(`node-red-dev validate failed (exit ${run.status}, ${failed.length} failed check(s))`);
   process.exit(1);

@@ -9,6 +9,7 @@ import { problemText } from '../core/shared/fields';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- jQuery and Node-RED's editor are untyped globals here */
 declare const $: any;
+declare const RED: any;
 
 type EditorNode = Record<string, any> & { _(key: string, vars?: Record<string, unknown>): string; type: string; _def: any };
 type Validate = (this: EditorNode, value: unknown, opt?: unknown) => boolean | string;
@@ -213,33 +214,32 @@ export function list(node: EditorNode, container: string, options: ListOptions, 
 }
 
 /**
- * A node definition with the rules of its type: every property validated by them, the dialog's lists read back on
- * Done, and the open dialog known to the rules while it is open.
+ * Gives a registered node type the rules of its type: every property validated by them, the dialog's lists read back
+ * on Done, and the open dialog known to the rules while it is open. Called right after `RED.nodes.registerType`,
+ * whose definition stays a literal (the Flow Library reads it) and is the object Node-RED keeps, changed in place.
  */
-export function define<T extends Record<string, any>>(type: string, definition: T): T {
-  const rules = RULES[type];
+export function define(type: string): void {
+  const definition = RED.nodes.getType(type) as Record<string, any> | undefined;
+  if (!definition) return;
   for (const [field, spec] of Object.entries(definition.defaults ?? {}) as Array<[string, Record<string, any>]>) {
-    if (rules) spec.validate = both(spec.validate, validator(type, field));
+    if (RULES[type]) spec.validate = both(spec.validate, validator(type, field));
   }
   const prepare = definition.oneditprepare;
   const save = definition.oneditsave;
   const cancel = definition.oneditcancel;
-  return {
-    ...definition,
-    oneditprepare(this: EditorNode) {
-      dialogs.push({ node: this, lists: new Map() });
-      prepare?.call(this);
-      markLists();
-    },
-    oneditsave(this: EditorNode) {
-      for (const [field, handle] of dialogOf(this)?.lists ?? []) this[field] = handle.rows();
-      const result = save?.call(this);
-      close(this);
-      return result;
-    },
-    oneditcancel(this: EditorNode) {
-      cancel?.call(this);
-      close(this);
-    },
+  definition.oneditprepare = function oneditprepare(this: EditorNode) {
+    dialogs.push({ node: this, lists: new Map() });
+    prepare?.call(this);
+    markLists();
+  };
+  definition.oneditsave = function oneditsave(this: EditorNode) {
+    for (const [field, handle] of dialogOf(this)?.lists ?? []) this[field] = handle.rows();
+    const result = save?.call(this);
+    close(this);
+    return result;
+  };
+  definition.oneditcancel = function oneditcancel(this: EditorNode) {
+    cancel?.call(this);
+    close(this);
   };
 }

@@ -110,6 +110,15 @@ describe('e2e: the first hour, defaults that work together (Chromium)', function
     assert.ok(event.value > 80, `the alarm's value ${event.value}`);
     assert.equal(event.priority, 700);
     assert.match(event.message, /^high value: \d+(\.\d+)? above 80$/);
+
+    // the alarm's dialog now offers what the deployed node saw, and a new rule starts on it
+    await openDialog(page, alarm, '#node-input-alarms-container');
+    await page.waitForFunction(() => /payload\.temperature\b/.test(document.getElementById('edge-alarm-paths-seen')?.textContent ?? ''));
+    assert.match(await page.locator('#edge-alarm-paths-seen').innerText(), /payload\.temperature, payload\.temperature\.count, payload\.temperature\.mean/);
+    assert.equal(await page.locator('#edge-alarm-paths option').first().getAttribute('value'), 'payload.temperature');
+    await page.click('#node-input-alarms-container-row .red-ui-editableList-addButton');
+    assert.equal(await page.locator('#node-input-alarms-container li').nth(1).locator('.edge-cell-path').inputValue(), 'payload.temperature');
+    await page.click('#node-dialog-cancel');
     assert.deepEqual(editor.problems, []);
   });
 

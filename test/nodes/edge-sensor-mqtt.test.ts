@@ -179,8 +179,9 @@ describe('nodes: edge-sensor MQTT source (aedes)', function () {
 
   it('reports an unusable broker configuration at deploy', async () => {
     await load([brokerConfig('http://example', { keepalive: 'x' }), sensor('s'), recorder('out')]);
+    // a keepalive that is not a number is named too, never quietly taken for the default
     assert.deepEqual(errors('broker').map((e) => e[0]), [
-      'broker configuration is not usable: broker URL must start with mqtt://, mqtts://, ws:// or wss:// (got http://)',
+      'broker configuration is not usable: broker URL must start with mqtt://, mqtts://, ws:// or wss:// (got http://); keepalive must be 0 to 65535 seconds',
     ]);
     assert.deepEqual(lastStatus('s'), { fill: 'red', shape: 'ring', text: 'config error' });
   });

@@ -13,7 +13,7 @@ function paletteDefaults(type: string): Record<string, unknown> {
   const script = html.split('<script type="text/javascript">')[1].split('</script>')[0];
   let definition: { defaults: Record<string, { value: unknown }> } | undefined;
   const sandbox = {
-    EdgeEditor: { define: (_t: string, d: typeof definition) => d, list: () => undefined },
+    EdgeEditor: { define: () => undefined, list: () => undefined },
     RED: { nodes: { registerType: (_t: string, d: typeof definition) => { definition = d; } }, validators: {} },
     $: () => ({}),
   };
