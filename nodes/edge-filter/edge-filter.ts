@@ -74,12 +74,17 @@ export = function register(RED: NodeAPI): void {
       const m = msg as unknown as Record<string, unknown>;
       const keyed = streamKey(getPath(m, key));
       if (!keyed.ok) return kit.fail(done, new KeyedError('key', { key, value: keyed.error }), 'status.badInput');
-      const now = Date.now();
-      const filterFor = (field: string | undefined) => streams.get(fieldKey(keyed.value, field)).filter;
-      const outcome = filterValue(getPath(m, property), m.quality as Quality | undefined, now, filterFor, settings.maxStreams);
-      if (outcome.kind === 'single') return onDecision(m, keyed.value, outcome.decision, send, done);
+      // the streams this message touched, looked up once
+      const touched = new Map<string | undefined, Stream>();
+      const filterFor = (field: string | undefined) => {
+        const stream = streams.get(fieldKey(keyed.value, field));
+        touched.set(field, stream);
+        return stream.filter;
+      };
+      const outcome = filterValue(getPath(m, property), m.quality as Quality | undefined, Date.now(), filterFor, settings.maxStreams);
+      if (outcome.kind === 'single') return onDecision(m, touched.get(undefined), outcome.decision, send, done);
       // what passed or waits for the clock is what a heartbeat or the end of a rate interval repeats
-      for (const field of [...outcome.sent, ...outcome.held]) Object.assign(streams.get(fieldKey(keyed.value, field)), { template: m, field });
+      for (const field of [...outcome.sent, ...outcome.held]) Object.assign(touched.get(field)!, { template: m, field });
       for (const r of outcome.rejected) onRejected(m, r.reason, r.detail, send, r.field);
       if (outcome.passed) {
         send([output(m, outcome.passed, outcome.quality), null]);
@@ -88,8 +93,9 @@ export = function register(RED: NodeAPI): void {
       done();
     }
 
-    function onDecision(m: Record<string, unknown>, streamId: string, decision: Decision, send: SendFn, done: DoneFn): void {
-      if (decision.action !== 'reject') streams.get(streamId).template = m;
+    /** A single value's decision; its stream is absent only for a refusal made before any stream was asked for. */
+    function onDecision(m: Record<string, unknown>, stream: Stream | undefined, decision: Decision, send: SendFn, done: DoneFn): void {
+      if (decision.action !== 'reject' && stream) stream.template = m;
       if (decision.action === 'pass') {
         send([output(m, decision.value, decision.quality, decision.note ? { filtered: decision.note } : {}), null]);
         showPassed(decision.value);

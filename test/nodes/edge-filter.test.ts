@@ -34,6 +34,24 @@ describe('nodes: edge-filter', function () {
     await waitFor(() => lastStatus('f')?.fill === 'green' || lastStatus('f')?.fill === 'yellow', 'a status');
   });
 
+  it("takes edge-sensor's object of channels field by field, and edge-aggregate's statistics by their mean", async () => {
+    await load([filter({ min: '0', max: '2000', deadband: 'absolute', deadbandValue: '1', heartbeat: '0.2' }), recorder('out'), recorder('rejected')]);
+    const out = record('out');
+    const rejected = record('rejected');
+    send({ topic: 'pump', payload: { temperature: 61, pressure: 2500, label: 'pump 7' }, ts: 1 });
+    const [first] = await messages(out, 1);
+    assert.deepEqual([first.payload, first.ts], [{ temperature: 61, label: 'pump 7' }, 1]);
+    const [bad] = await messages(rejected, 1);
+    assert.deepEqual([bad.field, bad.reason, bad.detail], ['pressure', 'range', '2500 is outside 0 to 2000']);
+    // each field its own stream: the heartbeat of temperature repeats temperature alone
+    const beat = (await messages(out, 2, 'the heartbeat of the temperature stream'))[1];
+    assert.deepEqual([beat.payload, beat.heartbeat], [{ temperature: 61 }, true]);
+    send({ topic: 'pump', payload: { temperature: { count: 10, mean: 61.4, max: 62 }, speed: { count: 10, mean: 1480, max: 1490 } } });
+    await waitFor(() => out.messages.some((m) => m.payload.speed), 'the statistics message');
+    const stats = out.messages.find((m) => m.payload.speed)!;
+    assert.deepEqual(stats.payload, { speed: { count: 10, mean: 1480, max: 1490 } }, 'temperature within its deadband, speed passed whole');
+  });
+
   it('reports by exception per stream, and the heartbeat repeats the last value on the clock', async () => {
     await load([filter({ deadband: 'absolute', deadbandValue: '0.5', heartbeat: '0.3' }), recorder('out'), recorder('rejected')]);
     const out = record('out');
