@@ -40,7 +40,6 @@ export interface ListOptions {
 }
 
 interface ListHandle {
-  options: ListOptions;
   list: any;
   rows(): Array<Record<string, unknown>>;
 }
@@ -193,7 +192,6 @@ export function list(node: EditorNode, container: string, options: ListOptions, 
   // open at the first row, whatever adding them scrolled to
   el.closest('.red-ui-editableList-container').scrollTop(0);
   const handle: ListHandle = {
-    options,
     list: el,
     rows() {
       const out: Array<Record<string, unknown>> = [];

@@ -124,7 +124,7 @@ export const RULES: Record<string, TypeRules> = {
 };
 
 /** Where one problem is shown. */
-export function place(rules: TypeRules, p: Problem, def: Definition): PlacedProblem {
+function place(rules: TypeRules, p: Problem, def: Definition): PlacedProblem {
   const list = rules.rows?.[p.key];
   if (list) {
     const inner = p.vars?.problem as Problem | undefined;
