@@ -84,7 +84,8 @@ export = function register(RED: NodeAPI): void {
       const m = msg as unknown as Record<string, unknown>;
       engine.infer(m.payload, m.features).then((r) => {
         m.payload = r.payload;
-        m.inference = r.inference;
+        // the drops so far ride along, so a dashboard charts them from the results alone
+        m.inference = { ...r.inference, dropped };
         lastLatency = r.inference.latencyMs;
         send(m as unknown as NodeMessage);
         status.set(serving);

@@ -27,13 +27,21 @@ interface UpdateDef extends NodeDef, UpdateSettings {
   keysFile: string;
 }
 
+/** The report of what the store serves when the node starts, before any check. */
+interface ServingReport {
+  model: string;
+  version: string;
+  state: 'serving';
+  progress?: undefined;
+}
+
 interface UpdateCredentials {
   trustedKeys?: string;
 }
 
 
 const FILL: Record<string, 'green' | 'yellow' | 'red' | 'blue' | 'grey'> = {
-  active: 'green', confirmed: 'green', 'up-to-date': 'green', pinned: 'blue', unpinned: 'blue', held: 'blue',
+  serving: 'grey', active: 'green', confirmed: 'green', 'up-to-date': 'green', pinned: 'blue', unpinned: 'blue', held: 'blue',
   downloading: 'yellow', verifying: 'yellow', 'health-check': 'yellow', rejected: 'red', 'rolled-back': 'red',
 };
 
@@ -88,11 +96,12 @@ export = function register(RED: NodeAPI): void {
     if (connection) connection.register(node.id);
     const feed = new UpdateFeed(o, handle!.name, updater, connection);
 
-    function onReport(r: UpdateReport): void {
-      const report = { ...r, at: new Date().toISOString() };
-      node.send({ topic: `model/${r.model}`, payload: report } as NodeMessage);
+    /** Each report with the version the store serves now and the report in words: what a dashboard shows. */
+    function onReport(r: UpdateReport | ServingReport): void {
       const text = r.state === 'downloading' ? t('status.downloading', { version: r.version, percent: Math.round((r.progress ?? 0) * 100) })
         : t(`status.${r.state}`, { version: r.version ?? '' });
+      const report = { ...r, active: store.active(handle!.name)?.version, text, at: new Date().toISOString() };
+      node.send({ topic: `model/${r.model}`, payload: report } as NodeMessage);
       const refused = r.state === 'rejected' || r.state === 'rolled-back';
       status.now({ fill: FILL[r.state] ?? 'grey', shape: refused ? 'ring' : 'dot', text: shortText(text) });
       if (refused) node.warn(t(`log.${r.state}`, { version: r.version ?? '?', reason: r.reason ?? '' }));
@@ -107,8 +116,14 @@ export = function register(RED: NodeAPI): void {
       node.debug(t('log.checkFailed', { error: errorText(err) }));
     });
     feed.start();
-    const active = store.active(handle!.name);
-    status.now({ fill: 'grey', shape: 'dot', text: shortText(active ? t('status.serving', { version: active.version }) : t('status.none')) });
+    // what is served before any check is the first report, so a dashboard has the version from the start; it goes
+    // once every node of the deploy exists (a message sent while the flow starts could find no one to take it)
+    function announce(): void {
+      const active = store.active(handle!.name);
+      if (active) onReport({ model: handle!.name, version: active.version, state: 'serving' });
+    }
+    status.now({ fill: 'grey', shape: 'dot', text: shortText(t('status.none')) });
+    RED.events.once('flows:started', announce);
 
     /** rollback, pin, unpin; a signed manifest handed over by the flow (e.g. from an http in node); or "check now". */
     function onInput(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void {
@@ -132,6 +147,7 @@ export = function register(RED: NodeAPI): void {
     }
 
     function onClose(removed: boolean, done: () => void): void {
+      RED.events.removeListener('flows:started', announce);
       feed.stop(removed);
       updater.close();
       status.stop();

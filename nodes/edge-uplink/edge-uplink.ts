@@ -76,7 +76,9 @@ export = function register(RED: NodeAPI): void {
       if (!uplink) return kit.notConfigured(done);
       const m = msg as unknown as Record<string, unknown>;
       if (m.command === 'stats') {
-        send([{ ...m, payload: uplink.stats() } as unknown as NodeMessage, null]);
+        const stats = uplink.stats();
+        // the link in words, for a dashboard text or an operator's glance at the debug sidebar
+        send([{ ...m, payload: { ...stats, link: t(`link.${stats.state}`) } } as unknown as NodeMessage, null]);
         return done();
       }
       const topic = typeof m.topic === 'string' && m.topic ? m.topic : 'edge';

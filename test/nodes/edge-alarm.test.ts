@@ -103,7 +103,7 @@ describe('nodes: edge-alarm', function () {
     send({ payload: { temperature: 'hot' } });
     const errs = await messages(caught, 5);
     assert.deepEqual(errs.map((e) => e.error.message), [
-      'Error: alarm command refused: unknown command "silence" (use ack, shelve, unshelve, reset, suppress, unsuppress, enable, disable, summary)',
+      'Error: alarm command refused: unknown command "silence" (use ack, shelve, unshelve, reset, suppress, unsuppress, enable, disable, comment, summary)',
       'Error: alarm command refused: no alarm "nope" in this node (it has high temperature, pump anomaly, sensor failure)',
       'Error: alarm command refused: high temperature: the alarm is already acknowledged',
       'Error: alarm command refused: shelve needs msg.duration in seconds, at most 604800 (a shelf always expires)',

@@ -236,6 +236,7 @@ describe('nodes: edge-infer with edge-model', function () {
     assert.ok(delivered < 2000, `${delivered} delivered`);
     assert.equal(out.messages[out.messages.length - 1].seq, 1999, 'the newest survives drop-oldest');
     const dropped = 2000 - delivered;
+    assert.equal(out.messages[out.messages.length - 1].inference.dropped, dropped, 'the drops so far, on each result');
     // the version and the drops when both fit the status, else the drops alone: a loss the user must see
     await waitFor(() => lastStatus('infer')?.text?.endsWith(translate('edge-infer.status.dropped', { count: dropped })) === true, `the status "${dropped} dropped"`);
     assert.equal(lastStatus('infer')!.fill, 'yellow');

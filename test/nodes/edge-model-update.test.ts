@@ -81,7 +81,11 @@ describe('nodes: edge-model-update', function () {
     const firstTwo = versions.indexOf('2');
     assert.ok(firstTwo > 0 && versions.slice(0, firstTwo).every((v) => v === '1') && versions.slice(firstTwo).every((v) => v === '2'), 'outputs switch from 1 to 2 once');
     // five clean runs on probation confirm it
-    assert.deepEqual(reports.messages.map((m) => m.payload.state).filter((s) => s !== 'downloading'), ['verifying', 'health-check', 'active', 'confirmed']);
+    // the first report says what was served before any check; each names the version served and says it in words
+    assert.deepEqual(reports.messages.map((m) => m.payload.state).filter((s) => s !== 'downloading'), ['serving', 'verifying', 'health-check', 'active', 'confirmed']);
+    const byState = new Map(reports.messages.map((m) => [m.payload.state, m.payload]));
+    assert.deepEqual([byState.get('serving').version, byState.get('serving').active, byState.get('serving').text], ['1', '1', 'serving 1']);
+    assert.deepEqual([byState.get('verifying').active, byState.get('confirmed').active, byState.get('confirmed').text], ['1', '2', 'confirmed · 2']);
     assert.equal(store.active('pump-anomaly')!.version, '2');
     await waitFor(() => lastStatus('update')?.text === 'confirmed · 2', 'the status');
   });

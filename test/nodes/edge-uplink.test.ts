@@ -42,6 +42,7 @@ describe('nodes: edge-uplink', function () {
     send({ command: 'stats' });
     const [stats] = await messages(record('stats'), 1);
     assert.deepEqual([stats.payload.queued, stats.payload.acked, stats.payload.sent, stats.payload.dropped.full], [0, 200, 200, 0]);
+    assert.deepEqual([stats.payload.link, stats.payload.oldestAgeS], ['connected', 0]);
     assert.ok(stats.payload.savedBytes > 0, 'batching saved bytes');
     await cloud.close();
   });
@@ -72,6 +73,8 @@ describe('nodes: edge-uplink', function () {
     const kept = Math.floor(1000 / 13);
     assert.equal(stats.payload.queued, kept);
     assert.equal(stats.payload.dropped.full, 100 - kept);
+    assert.deepEqual([stats.payload.state, stats.payload.link], ['offline', 'offline: buffering on disk'], 'the link in words for a dashboard');
+    assert.equal(stats.payload.oldestAgeS, Math.round(stats.payload.oldestAgeMs / 100) / 10);
     assert.equal(drops.messages.reduce((a, m) => a + m.payload.count, 0), 100 - kept, 'every drop reported');
     await helper.unload();
     // the same node again, now with a reachable broker: the backlog goes out

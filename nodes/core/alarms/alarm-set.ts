@@ -36,7 +36,10 @@ export interface SetOptions {
 /** The longest shelf an operator may ask for: a shelf always expires. */
 export const MAX_SHELF_S = 7 * 24 * 3600;
 
-export const COMMANDS = ['ack', 'shelve', 'unshelve', 'reset', 'suppress', 'unsuppress', 'enable', 'disable', 'summary'] as const;
+export const COMMANDS = ['ack', 'shelve', 'unshelve', 'reset', 'suppress', 'unsuppress', 'enable', 'disable', 'comment', 'summary'] as const;
+
+/** How many of the latest events the summary carries (the operator's audit trail; the full one is output 1). */
+export const TRAIL_LENGTH = 100;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface Command {
@@ -70,7 +73,8 @@ export function commandFrom(m: Record<string, unknown>): { command?: Command; er
 
 /** One event of the audit trail (and the alarm message operators see). */
 export interface AlarmRecord {
-  type: 'transition' | 'chatter' | 'flood';
+  /** comment: an operator's note on an alarm, its state unchanged */
+  type: 'transition' | 'chatter' | 'flood' | 'comment';
   alarmId: string;
   state: AlarmState;
   previous: AlarmState;
@@ -111,6 +115,15 @@ export interface OperatorNote {
 export interface Snapshot {
   version: 1;
   alarms: Record<string, { facts: AlarmFacts; rule: ReturnType<RuleEvaluator['snapshot']>; lastValue: unknown; since: number; note?: OperatorNote }>;
+  /** the latest events, newest first */
+  trail?: AlarmRecord[];
+}
+
+/** An event read back from a state file: kept only with the fields every event has. */
+function trailRecord(v: unknown): v is AlarmRecord {
+  if (!v || typeof v !== 'object') return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.alarmId === 'string' && typeof r.ts === 'number' && typeof r.state === 'string' && typeof r.type === 'string';
 }
 
 /** An operator note read back from a state file: only its known fields, as text, bounded. */
@@ -150,6 +163,8 @@ export class AlarmSet {
   private readonly flood: FloodDetector;
   /** facts changed since the last takeChanged(): the state on disk is behind */
   private changed = false;
+  /** the latest events, newest first */
+  private trail: AlarmRecord[] = [];
 
   constructor(configs: AlarmConfig[], readonly options: SetOptions, now: number) {
     for (const config of configs) {
@@ -238,6 +253,12 @@ export class AlarmSet {
       records.push(...this.evaluate(a, msg, ts, now, problems));
       if (design === false) records.push(...this.setSuppressed(a, false, now));
     }
+    return this.remember(records);
+  }
+
+  /** Keeps the latest events for the summary's trail. */
+  private remember(records: AlarmRecord[]): AlarmRecord[] {
+    if (records.length) this.trail = [...records].reverse().concat(this.trail).slice(0, TRAIL_LENGTH);
     return records;
   }
 
@@ -300,7 +321,7 @@ export class AlarmSet {
         heldBack: flood.heldBack,
       });
     }
-    return records;
+    return this.remember(records);
   }
 
   /** An operator command; an unknown alarm or a command that does not apply is an error in words. */
@@ -310,6 +331,7 @@ export class AlarmSet {
     }
     const targets = !cmd.alarmId || cmd.alarmId === 'all' ? [...this.alarms.values()] : [this.alarms.get(cmd.alarmId)].filter(Boolean) as Alarm[];
     if (targets.length === 0) return { records: [], error: `no alarm ${quote(cmd.alarmId)} in this node (it has ${this.ids.join(', ')})` };
+    if (cmd.command === 'comment') return this.comment(targets, cmd, now);
     let event: AlarmEvent;
     if (cmd.command === 'shelve') {
       if (!(typeof cmd.duration === 'number' && cmd.duration > 0 && cmd.duration <= MAX_SHELF_S)) {
@@ -317,7 +339,7 @@ export class AlarmSet {
       }
       event = { type: 'shelve', until: now + cmd.duration * 1000 };
     } else {
-      event = { type: cmd.command as Exclude<CommandName, 'shelve' | 'summary'> };
+      event = { type: cmd.command as Exclude<CommandName, 'shelve' | 'summary' | 'comment'> };
     }
     const records: AlarmRecord[] = [];
     const refusals: string[] = [];
@@ -330,7 +352,19 @@ export class AlarmSet {
       records.push(...result.records);
       if (result.refused && targets.length === 1) refusals.push(`${a.config.id}: ${result.refused}`);
     }
+    this.remember(records);
     return refusals.length ? { records, error: refusals.join('; ') } : { records };
+  }
+
+  /** An operator's note on one alarm (a shift log entry): in the trail and on the alarm's row, its state unchanged. */
+  private comment(targets: Alarm[], cmd: Command, now: number): { records: AlarmRecord[]; error?: string } {
+    if (targets.length !== 1) return { records: [], error: 'comment needs msg.alarmId: the alarm it is about' };
+    if (!cmd.comment?.trim()) return { records: [], error: 'comment needs msg.comment: the text of the note' };
+    const a = targets[0];
+    a.note = { command: 'comment', ts: now, comment: cmd.comment, ...(cmd.who ? { who: cmd.who } : {}) };
+    this.changed = true;
+    const state = stateOf(a.facts);
+    return { records: this.remember([this.record(a, state, 'operator comment', now, { type: 'comment', who: cmd.who ?? '', comment: cmd.comment })]) };
   }
 
   /** What an operator screen shows: every alarm not in normal, and counts by state and by severity. */
@@ -353,17 +387,22 @@ export class AlarmSet {
       alarms.push({
         alarmId: c.id, state, severity, priority: c.priority, value: a.lastValue, unit: c.unit ?? '',
         message: formatMessage(c.message, { id: c.id, value: a.lastValue, limit: c.limit, setpoint: c.setpoint, unit: c.unit ?? '' }),
-        since: a.since, shelvedUntil: a.facts.shelvedUntil, note: a.note,
+        since: a.since, shelvedUntil: a.facts.shelvedUntil, active: a.facts.active, acked: a.facts.acked, note: a.note,
       });
     }
     alarms.sort((x, y) => (y.priority as number) - (x.priority as number));
-    return { ts: now, counts, bySeverity, flooding: this.flood.isFlooding, alarms };
+    // every alarm, normal ones too, so a screen can take one out of service or shelve it before it sounds
+    const defined = [...this.alarms.values()].map((a) => ({
+      alarmId: a.config.id, state: stateOf(a.facts), priority: a.config.priority, kind: a.config.kind,
+      ...(Number.isFinite(a.config.limit) ? { limit: a.config.limit } : {}), unit: a.config.unit ?? '',
+    }));
+    return { ts: now, counts, bySeverity, flooding: this.flood.isFlooding, alarms, defined, trail: this.trail };
   }
 
   snapshot(): Snapshot {
     const alarms: Snapshot['alarms'] = {};
     for (const [id, a] of this.alarms) alarms[id] = { facts: a.facts, rule: a.rule.snapshot(), lastValue: a.lastValue, since: a.since, ...(a.note ? { note: a.note } : {}) };
-    return { version: 1, alarms };
+    return { version: 1, alarms, trail: this.trail };
   }
 
   /** Whether facts changed since the last call (the caller saves then). */
@@ -380,6 +419,7 @@ export class AlarmSet {
   restore(s: Snapshot | undefined, now: number): { restored: number; skipped: string[] } {
     const result = { restored: 0, skipped: [] as string[] };
     if (!s || s.version !== 1 || !s.alarms || typeof s.alarms !== 'object') return result;
+    if (Array.isArray(s.trail)) this.trail = s.trail.filter(trailRecord).slice(0, TRAIL_LENGTH);
     const bool = (v: unknown, fallback: boolean) => (typeof v === 'boolean' ? v : fallback);
     for (const [id, saved] of Object.entries(s.alarms)) {
       const a = this.alarms.get(id);

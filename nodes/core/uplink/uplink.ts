@@ -166,8 +166,11 @@ export class Uplink extends EventEmitter {
     if (!this.queue || !this.sender) return { state: this.state };
     const s = this.queue.stats();
     const c = this.sender.counters;
+    const age = s.oldestTs === undefined ? 0 : Math.max(0, Date.now() - s.oldestTs);
     return {
-      state: this.state, ...s, oldestAgeMs: s.oldestTs === undefined ? 0 : Math.max(0, Date.now() - s.oldestTs),
+      state: this.state, ...s, oldestAgeMs: age,
+      // seconds too: what a chart of the backlog's age plots
+      oldestAgeS: Math.round(age / 100) / 10,
       publishes: c.publishes, sent: c.sentRecords, wireBytes: c.wireBytes, savedBytes: Math.max(0, c.plainBytes - c.wireBytes),
       tooLarge: c.tooLarge, badTopics: this.badTopics, epoch: this.queue.epoch,
     };

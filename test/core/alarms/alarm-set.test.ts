@@ -28,7 +28,7 @@ describe('core: a set of alarms', () => {
 
   it('refuses unknown commands and alarms, and commands that do not apply, in words', () => {
     const set = new AlarmSet([temp], options, 0);
-    assert.equal(set.command({ command: 'silence' as never }, 0).error, 'unknown command "silence" (use ack, shelve, unshelve, reset, suppress, unsuppress, enable, disable, summary)');
+    assert.equal(set.command({ command: 'silence' as never }, 0).error, 'unknown command "silence" (use ack, shelve, unshelve, reset, suppress, unsuppress, enable, disable, comment, summary)');
     assert.equal(set.command({ command: 'ack', alarmId: 'nope' }, 0).error, 'no alarm "nope" in this node (it has TT-101 high)');
     assert.equal(set.command({ command: 'ack', alarmId: 'TT-101 high' }, 0).error, 'TT-101 high: the alarm is already acknowledged');
     assert.equal(set.command({ command: 'shelve', alarmId: 'TT-101 high' }, 0).error, 'shelve needs msg.duration in seconds, at most 604800 (a shelf always expires)');
@@ -92,9 +92,9 @@ describe('core: a set of alarms', () => {
     const rows = (set.summary(3000) as { alarms: Array<Record<string, unknown>> }).alarms;
     assert.deepEqual(rows, [
       { alarmId: 'pump anomaly', state: 'shelved', severity: 'critical', priority: 900, value: true, unit: '', message: 'anomaly on pump 7',
-        since: 2000, shelvedUntil: 602_000, note: undefined },
+        since: 2000, shelvedUntil: 602_000, active: true, acked: false, note: undefined },
       { alarmId: 'TT-101 high', state: 'acknowledged', severity: 'high', priority: 700, value: 90, unit: '°C', message: 'TT-101 high: 90 °C above 80',
-        since: 1000, shelvedUntil: undefined, note: { command: 'ack', ts: 1000, who: 'ana', comment: 'cooling checked' } },
+        since: 1000, shelvedUntil: undefined, active: true, acked: true, note: { command: 'ack', ts: 1000, who: 'ana', comment: 'cooling checked' } },
     ]);
     const again = new AlarmSet([temp, anomaly], options, 4000);
     again.restore(JSON.parse(JSON.stringify(set.snapshot())), 4000);
@@ -106,6 +106,34 @@ describe('core: a set of alarms', () => {
     const third = new AlarmSet([temp, anomaly], options, 4000);
     assert.deepEqual(third.restore(snap, 4000), { restored: 2, skipped: [] });
     assert.equal((third.summary(4000) as { alarms: Array<Record<string, unknown>> }).alarms[1].note, undefined);
+  });
+
+  it('keeps the latest events newest first (with comments), lists every alarm, and brings both back after a restart', () => {
+    const set = new AlarmSet([temp, anomaly], options, 0);
+    set.ingest({ payload: { temperature: 90 } }, 1000);
+    set.command({ command: 'ack', alarmId: 'TT-101 high', who: 'ana' }, 2000);
+    const { records: [note] } = set.command({ command: 'comment', alarmId: 'TT-101 high', who: 'ana', comment: 'fan replaced' }, 3000);
+    assert.deepEqual([note.type, note.state, note.previous, note.who, note.comment, note.cause], ['comment', 'acknowledged', 'acknowledged', 'ana', 'fan replaced', 'operator comment']);
+    assert.equal(set.stateOf('TT-101 high'), 'acknowledged', 'a comment changes no state');
+    assert.match(set.command({ command: 'comment', alarmId: 'TT-101 high' }, 3500).error!, /needs msg\.comment/);
+    assert.match(set.command({ command: 'comment', comment: 'to all' }, 3500).error!, /needs msg\.alarmId/);
+    type Summary = { trail: Array<{ type: string; state: string; ts: number }>; defined: unknown[]; alarms: Array<{ note: unknown }> };
+    const s = set.summary(4000) as Summary;
+    assert.deepEqual(s.trail.map((r) => [r.ts, r.type, r.state]), [[3000, 'comment', 'acknowledged'], [2000, 'transition', 'acknowledged'], [1000, 'transition', 'unacknowledged']]);
+    assert.deepEqual(s.alarms[0].note, { command: 'comment', ts: 3000, who: 'ana', comment: 'fan replaced' });
+    assert.deepEqual(s.defined, [
+      { alarmId: 'TT-101 high', state: 'acknowledged', priority: 700, kind: 'high', limit: 80, unit: '°C' },
+      { alarmId: 'pump anomaly', state: 'normal', priority: 900, kind: 'flag', limit: 0, unit: '' },
+    ]);
+    for (let i = 0; i < 120; i++) set.command({ command: 'comment', alarmId: 'pump anomaly', comment: `note ${i}` }, 5000 + i);
+    const long = (set.summary(6000) as Summary).trail;
+    assert.equal(long.length, 100, 'bounded');
+    assert.equal(long[0].ts, 5119);
+    const snap = JSON.parse(JSON.stringify(set.snapshot()));
+    snap.trail.splice(1, 0, { junk: true }, 'text');
+    const again = new AlarmSet([temp, anomaly], options, 7000);
+    again.restore(snap, 7000);
+    assert.deepEqual((again.summary(7000) as Summary).trail.map((r) => r.ts), long.map((r) => r.ts), 'restored, without what is not an event');
   });
 
   it('survives a restart through a snapshot on disk, and a damaged file is moved aside', () => {
