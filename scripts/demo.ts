@@ -9,6 +9,9 @@
  * version 2 (a recalibrated threshold) EDGE_DEMO_UPDATE_AFTER seconds (60) after the start, so the editor shows a
  * verified hot swap.
  *
+ * The pump's first bearing episode (vibration, temperature and its fault bit) begins EDGE_DEMO_FAULT_AFTER seconds
+ * (120, at most) after the start, then every 5 minutes: the alarms have something to raise.
+ *
  * Ports: EDGE_DEMO_PORT (editor, 1880), EDGE_DEMO_MQTT_PORT (1883), EDGE_DEMO_MODBUS_PORT (5020),
  * EDGE_DEMO_CLOUD_LINK_PORT (1884), EDGE_DEMO_REGISTRY_PORT (1885).
  * User dir: EDGE_DEMO_USER_DIR (.demo in the repository).
@@ -29,6 +32,7 @@ import { KeyPair, loadPrivateKey, makeKeyPair, packageModel, RegistryServer, sav
 const root = path.resolve(__dirname, '..', '..');
 const userDir = path.resolve(process.env.EDGE_DEMO_USER_DIR || path.join(root, '.demo'));
 const packageName = '@edge-intelligence/node-red-nodes';
+const DASHBOARD = '@flowfuse/node-red-dashboard';
 
 function portFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -41,12 +45,29 @@ function portFromEnv(name: string, fallback: number): number {
   return port;
 }
 
-/** Links this repository into the demo user dir, as `npm install <path>` would, without a copy. */
+/** A number of seconds from the environment, or the fallback. */
+function secondsFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    console.error(`${name}=${raw} is not a number of seconds.`);
+    process.exit(2);
+  }
+  return seconds;
+}
+
+/** Links a package into the demo user dir's node_modules, as `npm install <path>` would, without a copy. */
+function linkModule(name: string, target: string): void {
+  const link = path.join(userDir, 'node_modules', ...name.split('/'));
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  if (!fs.existsSync(link)) fs.symlinkSync(path.relative(path.dirname(link), target), link, 'dir');
+}
+
+/** This repository and FlowFuse Dashboard 2.0 (a devDependency: the demo's dashboard, not a need of the package). */
 function installPackage(): void {
-  const scope = path.join(userDir, 'node_modules', '@edge-intelligence');
-  fs.mkdirSync(scope, { recursive: true });
-  const link = path.join(scope, 'node-red-nodes');
-  if (!fs.existsSync(link)) fs.symlinkSync(path.relative(scope, root), link, 'dir');
+  linkModule(packageName, root);
+  linkModule(DASHBOARD, path.dirname(require.resolve(`${DASHBOARD}/package.json`)));
   const pkg = path.join(userDir, 'package.json');
   if (!fs.existsSync(pkg)) {
     fs.writeFileSync(pkg, JSON.stringify({ name: 'edge-demo', private: true, dependencies: { [packageName]: 'file:..' } }, null, 2));
@@ -154,6 +175,7 @@ async function main(): Promise<void> {
     registry: portFromEnv('EDGE_DEMO_REGISTRY_PORT', 1885),
   };
   const updateAfter = Number(process.env.EDGE_DEMO_UPDATE_AFTER ?? 60);
+  const faultAfter = secondsFromEnv('EDGE_DEMO_FAULT_AFTER', 120);
   const busy = [];
   for (const [what, port] of Object.entries(ports)) if (await portInUse(port)) busy.push(`${what} port ${port}`);
   if (busy.length) {
@@ -194,7 +216,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   broker = await startAedes(ports.mqtt);
-  pump = new PumpDevice();
+  pump = new PumpDevice(7, 100, faultAfter);
   await pump.start(ports.modbus);
   link = new LinkProxy(ports.cloudLink, { host: '127.0.0.1', port: ports.mqtt });
   await link.restore();
@@ -223,7 +245,7 @@ async function main(): Promise<void> {
     `  model registry        http://127.0.0.1:${ports.registry}/   signed models${registry.timer ? `; pump-anomaly 2 follows in ${updateAfter} s` : ''}`,
     `  user dir              ${path.relative(process.cwd(), userDir) || '.'}${firstStart ? ' (demo flow deployed)' : ''}`,
     `  models                ${models.length ? `installed ${models.join(', ')}` : 'in the user dir\'s model store'}`,
-    `  alarm page            ${red.url}/alarms`,
+    `  dashboard             ${red.url}/dashboard   process, model, alarms and the cloud link`,
     '',
     'Press Ctrl-C to stop.',
     '',

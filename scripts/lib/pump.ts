@@ -27,7 +27,7 @@ export const PUMP_CHANNELS: ChannelSpec[] = [
   { name: 'speed', waveform: 'sine', base: 1480, amplitude: 6, periodS: 120, noise: 2, drift: 0, decimals: 1 },
 ];
 
-/** Every 5 minutes a bearing episode; every 7 minutes a pressure spike; every 11 minutes the speed sensor sticks. */
+/** Every 5 minutes a bearing episode (the first after 2 minutes); every 7 minutes a pressure spike; every 11 minutes the speed sensor sticks. */
 const FAULTS: AnomalySpec[] = [
   { channel: 'vibration', kind: 'step', atS: 120, durationS: 45, magnitude: 5.5, everyS: 300 },
   { channel: 'temperature', kind: 'step', atS: 130, durationS: 60, magnitude: 9, everyS: 300 },
@@ -41,9 +41,11 @@ export class PumpDevice {
   readonly device = new SimulatedModbusDevice([1]);
   private readonly simulator: Simulator;
   private timer: NodeJS.Timeout | undefined;
-  private startMs = Date.now();
+  /** the process's time zero: before the start when the first bearing episode is to come sooner */
+  private originMs = Date.now();
 
-  constructor(seed = 7, readonly updateMs = 100) {
+  /** @param firstFaultS seconds from the start to the first bearing episode (120, the schedule's own, at most) */
+  constructor(seed = 7, readonly updateMs = 100, readonly firstFaultS = BEARING.atS) {
     this.simulator = new Simulator(PUMP_CHANNELS, FAULTS, seed);
   }
 
@@ -51,7 +53,7 @@ export class PumpDevice {
   update(now = Date.now()): Record<string, number> {
     const v = this.simulator.sample(now);
     const bank = this.device.bank(1);
-    const t = (now - this.startMs) / 1000;
+    const t = (now - this.originMs) / 1000;
     const inBearingFault = t >= BEARING.atS && (t - BEARING.atS) % BEARING.everyS! < BEARING.durationS;
     const values: Record<string, number | boolean> = {
       vibration: v.vibration, temperature: v.temperature, pressure: v.pressure, speed: v.speed,
@@ -63,7 +65,10 @@ export class PumpDevice {
   }
 
   async start(port: number, host = '127.0.0.1'): Promise<void> {
-    this.startMs = Date.now();
+    // sooner only: the schedule cannot start before the process does
+    this.originMs = Date.now() - Math.max(0, BEARING.atS - this.firstFaultS) * 1000;
+    // the simulator's clock starts at its first sample: the origin, so both agree on when faults come
+    this.simulator.sample(this.originMs);
     this.update();
     await this.device.start(port, host);
     this.timer = setInterval(() => this.update(), this.updateMs);

@@ -35,10 +35,35 @@ describe('core: the example flows', () => {
       assert.deepEqual(overlaps, []);
     });
 
+    const ui = flow.filter((n) => n.type.startsWith('ui-'));
+    if (ui.length) {
+      it(`${file}: its dashboard page stands alone (every group, page and base in the file) and the tab says it needs FlowFuse Dashboard 2.0`, () => {
+        const ids = new Set(flow.map((n) => n.id));
+        const refs = ui.flatMap((n) => ['group', 'page', 'ui', 'theme'].map((k) => (n as Record<string, unknown>)[k]).filter((v): v is string => typeof v === 'string' && v !== ''));
+        assert.deepEqual(refs.filter((r) => !ids.has(r)), []);
+        const tab = flow.find((n) => n.type === 'tab') as FlowNode & { info: string };
+        assert.match(tab.info, /FlowFuse Dashboard 2\.0 \(`@flowfuse\/node-red-dashboard`\)/);
+        assert.ok(ui.every((n) => n.type !== 'ui-template' || !/v-html/.test((n as Record<string, unknown>).format as string)), 'templates show values as text, escaped');
+      });
+    }
+
     it(`${file}: debug nodes on the per-reading streams stay out of the sidebar`, () => {
       const noisy = new Set(['pump readings', 'line 2 readings', 'anomaly score', 'feature vectors', 'pump condition']);
       const loud = flow.filter((n) => n.type === 'debug' && noisy.has(n.name ?? '') && n.active !== false && n.tosidebar !== false);
       assert.deepEqual(loud.map((n) => n.name), []);
     });
   }
+
+  it('the limits drawn on the Process charts are the limits of the alarms on the Alarms tab', () => {
+    const read = (f: string) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Array<Record<string, any>>;
+    const alarms = read('edge-alarm-dashboard.json').find((n) => n.type === 'edge-alarm')!.alarms as Array<{ id: string; path: string; limit: string }>;
+    const limitOf = (channel: string) => Number(alarms.find((a) => a.path === `payload.${channel}`)!.limit);
+    const drawn = read('edge-filter-aggregate.json').filter((n) => n.type === 'inject' && n.props?.[0]?.p === 'ui_update');
+    assert.equal(drawn.length, 4);
+    for (const inject of drawn) {
+      for (const series of JSON.parse(inject.props[0].v).chartOptions.series as Array<{ name: string; markLine: { data: Array<{ yAxis: number }> } }>) {
+        assert.equal(series.markLine.data[0].yAxis, limitOf(series.name.split('.')[0]), `${inject.name}: ${series.name}`);
+      }
+    }
+  });
 });
