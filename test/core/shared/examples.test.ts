@@ -62,7 +62,7 @@ describe('core: the example flows', () => {
     assert.equal(drawn.length, 4);
     for (const inject of drawn) {
       for (const series of JSON.parse(inject.props[0].v).chartOptions.series as Array<{ name: string; markLine: { data: Array<{ yAxis: number }> } }>) {
-        assert.equal(series.markLine.data[0].yAxis, limitOf(series.name.split('.')[0]), `${inject.name}: ${series.name}`);
+        assert.equal(series.markLine.data[0].yAxis, limitOf(series.name.split(' ')[0]), `${inject.name}: ${series.name}`);
       }
     }
   });
