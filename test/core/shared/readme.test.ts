@@ -13,4 +13,11 @@ describe('core: the README', () => {
     assert.deepEqual(rows.map((r) => r[0]), [...ALARM_STATES]);
     assert.deepEqual(rows.map((r) => r[1]), ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']);
   });
+
+  it('shows images that are in the repository, each under 200 KB', () => {
+    const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+    const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]);
+    assert.deepEqual(images, ['process', 'model', 'alarms', 'cloud'].map((p) => `docs/images/dashboard-${p}.jpg`));
+    for (const image of images) assert.ok(fs.statSync(path.join(REPO, image)).size < 200_000, image);
+  });
 });
