@@ -22,7 +22,8 @@ let installed: Promise<string> | undefined;
  * directory's own package.json decides.
  */
 function npm(args: string[], cwd: string): string {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  // node-gyp's headers are the exception: a matrix row points them at its own Node's (scripts/matrix.ts)
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) || k === 'npm_config_nodedir'));
   env.PATH = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => !dir.split(path.sep).includes('node_modules')).join(path.delimiter);
   return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, npm_config_update_notifier: 'false' } });
 }
@@ -37,7 +38,7 @@ export function installedUserDir(): Promise<string> {
     fs.mkdirSync(userDir);
     // as the README tells a user: better-sqlite3 may build its native module; onnxruntime-node's download of CUDA
     // libraries (which a CPU gateway does not use, and which needs the internet) is declined
-    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true, allowScripts: { 'better-sqlite3': true, 'onnxruntime-node': false } }));
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true, allowScripts: { '@serialport/bindings-cpp': true, 'better-sqlite3': true, 'onnxruntime-node': false } }));
     npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=dev', tarball], userDir);
     return userDir;
   })();
