@@ -51,6 +51,9 @@ describe('e2e: the packed package in a Node-RED process', function () {
     assert.ok(files.includes('examples/edge-sensor-sources.json') && files.includes('examples/edge-filter-aggregate.json'));
     assert.ok(files.includes('LICENSE') && files.includes('README.md'));
     assert.deepEqual(files.filter((f) => /\.ts$|^test\/|^scripts\/|^bench\/|^build\//.test(f)), []);
+    // nothing of ours runs at install: no build on the user's machine, nothing for npm to ask about
+    const manifest = JSON.parse(fs.readFileSync(path.join(userDir, 'node_modules', PACKAGE, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    assert.deepEqual(Object.keys(manifest.scripts ?? {}).filter((s) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(s)), []);
   });
 
   it('registers every node type of the package, enabled and without errors', async () => {
