@@ -3,6 +3,7 @@ import { startRuntime, stopRuntime } from './runtime';
 import { benchModbusPoll } from './modbus-poll';
 import { benchMqttIngest } from './mqtt-ingest';
 import { benchAggregate } from './aggregate';
+import { benchFilter } from './filter';
 import { benchAlarm } from './alarm';
 import { benchInfer } from './infer';
 import { benchUplink } from './uplink';
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   await startRuntime();
   try {
     // `npm run bench -- infer alarm` runs only those
-    const all = { modbus: benchModbusPoll, mqtt: benchMqttIngest, aggregate: benchAggregate, alarm: benchAlarm, infer: benchInfer, uplink: benchUplink, update: benchUpdate };
+    const all = { modbus: benchModbusPoll, mqtt: benchMqttIngest, filter: benchFilter, aggregate: benchAggregate, alarm: benchAlarm, infer: benchInfer, uplink: benchUplink, update: benchUpdate };
     const chosen = process.argv.slice(2).filter((a) => a in all) as Array<keyof typeof all>;
     for (const bench of (chosen.length ? chosen : (Object.keys(all) as Array<keyof typeof all>)).map((k) => all[k])) {
       for (const f of await bench()) print(f);

@@ -18,6 +18,9 @@ import inferNode = require('../nodes/edge-infer/edge-infer');
 import uplinkNode = require('../nodes/edge-uplink/edge-uplink');
 import updateNode = require('../nodes/edge-model-update/edge-model-update');
 import type { NodeAPI } from 'node-red';
+// the peer for report by exception: core Node-RED's rbe, as a user has it
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const rbeNode = require('@node-red/nodes/core/function/rbe.js') as (RED: NodeAPI) => void;
 
 /** The baseline of any node's cost: a node that sends each message on unchanged. */
 function passThroughNode(RED: NodeAPI): void {
@@ -59,7 +62,7 @@ export async function stopRuntime(): Promise<void> {
 export async function deploy(flow: object[], beforeStart?: (get: typeof node) => void, credentials: Record<string, object> = {}): Promise<void> {
   await helper.unload();
   const nodes: Array<{ id: string; type?: string }> = [{ id: 'tab', type: 'tab' }, ...(flow as Array<{ id: string }>).map((n, i) => ('wires' in n ? { z: 'tab', x: 100, y: 40 * (i + 1), ...n } : n))];
-  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, updateNode, passThroughNode] as never, nodes, credentials, () => {
+  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, updateNode, passThroughNode, rbeNode] as never, nodes, credentials, () => {
     (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
     Object.assign(nodePrototype, originals);
     // Node-RED copies `send` onto each node when it is created, so those copies are spies too

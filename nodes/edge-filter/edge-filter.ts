@@ -37,9 +37,12 @@ export = function register(RED: NodeAPI): void {
     const counts = { passed: 0, rejected: 0 };
     const streams = new StreamTable<Stream>(Math.max(1, settings.maxStreams), () => ({ filter: new StreamFilter(options) }));
 
-    function output(template: Record<string, unknown>, value: unknown, quality: Quality | undefined, extra: Record<string, unknown> = {}): NodeMessage {
-      const msg = RED.util.cloneMessage(template as NodeMessage) as Record<string, unknown>;
-      RED.util.setMessageProperty(msg as NodeMessage, property, value, true);
+    /**
+     * The message with the value that passed: the message itself, changed in place (it is this node's to pass on:
+     * Node-RED copies a message it delivers to more than one node), so a value that passes costs no copy.
+     */
+    function output(msg: Record<string, unknown>, value: unknown, quality: Quality | undefined, extra: Record<string, unknown> = {}): NodeMessage {
+      if (getPath(msg, property) !== value) RED.util.setMessageProperty(msg as NodeMessage, property, value, true);
       if (quality) msg.quality = quality;
       Object.assign(msg, extra);
       return msg as NodeMessage;
@@ -61,31 +64,41 @@ export = function register(RED: NodeAPI): void {
         const extra: Record<string, unknown> = due.heartbeat ? { heartbeat: true, ts: now } : {};
         const value = stream.field === undefined ? due.value
           : { [stream.field]: fieldValue(RED.util.getMessageProperty(stream.template as NodeMessage, property)?.[stream.field], due.value) };
-        node.send([output(stream.template, value, due.quality, extra), null]);
+        // the template stays for the next tick: each repeat is a copy of it
+        node.send([output(RED.util.cloneMessage(stream.template as NodeMessage) as unknown as Record<string, unknown>, value, due.quality, extra), null]);
         showPassed(due.value);
       }
     }
     const timed = options.rate === 'latest' || options.rate === 'average';
     const periods = [timed ? options.rateMs : Infinity, options.heartbeatMs || Infinity];
-    const ticker = usable && (timed || options.heartbeatMs > 0) ? setInterval(onTick, Math.min(1000, Math.max(10, Math.min(...periods) / 10))) : undefined;
+    const clocked = usable && (timed || options.heartbeatMs > 0);
+    const ticker = clocked ? setInterval(onTick, Math.min(1000, Math.max(10, Math.min(...periods) / 10))) : undefined;
+    /** What the clock repeats: a copy taken before the message goes on (a node after this one may change it). */
+    const templateOf = (m: Record<string, unknown>) => (clocked ? RED.util.cloneMessage(m as unknown as NodeMessage) as unknown as Record<string, unknown> : undefined);
+
+    // the streams the message in hand touched, each looked up once; kept across messages so that none allocates
+    let streamKeyNow = '';
+    const touched: Array<{ field: string | undefined; stream: Stream }> = [];
+    function filterFor(field: string | undefined): StreamFilter {
+      const stream = streams.get(fieldKey(streamKeyNow, field));
+      touched.push({ field, stream });
+      return stream.filter;
+    }
+    const touchedStream = (field: string | undefined) => touched.find((t) => t.field === field)?.stream;
 
     function onInput(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void {
       if (!usable) return kit.notConfigured(done);
       const m = msg as unknown as Record<string, unknown>;
       const keyed = streamKey(getPath(m, key));
       if (!keyed.ok) return kit.fail(done, new KeyedError('key', { key, value: keyed.error }), 'status.badInput');
-      // the streams this message touched, looked up once
-      const touched = new Map<string | undefined, Stream>();
-      const filterFor = (field: string | undefined) => {
-        const stream = streams.get(fieldKey(keyed.value, field));
-        touched.set(field, stream);
-        return stream.filter;
-      };
+      streamKeyNow = keyed.value;
+      touched.length = 0;
       const outcome = filterValue(getPath(m, property), m.quality as Quality | undefined, Date.now(), filterFor, settings.maxStreams);
-      if (outcome.kind === 'single') return onDecision(m, touched.get(undefined), outcome.decision, send, done);
+      if (outcome.kind === 'single') return onDecision(m, touchedStream(undefined), outcome.decision, send, done);
       // what passed or waits for the clock is what a heartbeat or the end of a rate interval repeats
-      for (const field of [...outcome.sent, ...outcome.held]) Object.assign(touched.get(field)!, { template: m, field });
-      for (const r of outcome.rejected) onRejected(m, r.reason, r.detail, send, r.field);
+      const kept = outcome.sent.length + outcome.held.length ? templateOf(m) : undefined;
+      for (const field of [...outcome.sent, ...outcome.held]) Object.assign(touchedStream(field)!, { template: kept, field });
+      for (const r of outcome.rejected) onRejected(m, r, send, r.field);
       if (outcome.passed) {
         send([output(m, outcome.passed, outcome.quality), null]);
         showPassed(Object.keys(outcome.passed).join(', '));
@@ -95,20 +108,23 @@ export = function register(RED: NodeAPI): void {
 
     /** A single value's decision; its stream is absent only for a refusal made before any stream was asked for. */
     function onDecision(m: Record<string, unknown>, stream: Stream | undefined, decision: Decision, send: SendFn, done: DoneFn): void {
-      if (decision.action !== 'reject' && stream) stream.template = m;
+      if (decision.action !== 'reject' && stream) stream.template = templateOf(m);
       if (decision.action === 'pass') {
         send([output(m, decision.value, decision.quality, decision.note ? { filtered: decision.note } : {}), null]);
         showPassed(decision.value);
       } else if (decision.action === 'reject') {
-        onRejected(m, decision.reason, decision.detail, send);
+        onRejected(m, decision, send);
       }
       done();
     }
 
-    function onRejected(m: Record<string, unknown>, reason: RejectReason, detail: string, send: SendFn, field?: string): void {
+    /** The words of a rejection are read only when it is reported (a deadband's are not, by default). */
+    function onRejected(m: Record<string, unknown>, rejection: { reason: RejectReason; detail: string }, send: SendFn, field?: string): void {
       counts.rejected++;
+      const { reason } = rejection;
       const suppressed = reason === 'deadband' || reason === 'rate';
-      if (!suppressed || settings.reportSuppressed) send([null, { ...m, reason, detail, ...(field === undefined ? {} : { field }) } as NodeMessage]);
+      // a copy: the message itself may go on with the fields that passed
+      if (!suppressed || settings.reportSuppressed) send([null, { ...(RED.util.cloneMessage(m as unknown as NodeMessage) as object), reason, detail: rejection.detail, ...(field === undefined ? {} : { field }) } as NodeMessage]);
       if (!suppressed) status.alert({ fill: 'yellow', shape: 'ring', text: shortText(t(`status.${reason}`)) });
     }
 

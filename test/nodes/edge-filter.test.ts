@@ -52,6 +52,31 @@ describe('nodes: edge-filter', function () {
     assert.deepEqual(stats.payload, { speed: { count: 10, mean: 1480, max: 1490 } }, 'temperature within its deadband, speed passed whole');
   });
 
+  it('passes the message itself, not a copy; a heartbeat repeats the message as it came, whatever a later node did to it', async () => {
+    await load([filter({ deadband: 'absolute', deadbandValue: '0.5', heartbeat: '0.2' }), recorder('out'), recorder('rejected')]);
+    const out = record('out');
+    const marker = { site: 'plant 1' };
+    send({ topic: 't', payload: 10, marker });
+    const [first] = await messages(out, 1);
+    assert.equal(first.marker, marker, 'the very message: nothing was copied');
+    // a node after the filter changes the message it was given
+    first.topic = 'changed';
+    first.payload = 999;
+    first.marker.site = 'changed';
+    const beat = (await messages(out, 2, 'a heartbeat'))[1];
+    assert.deepEqual([beat.topic, beat.payload, beat.marker, beat.heartbeat], ['t', 10, { site: 'plant 1' }, true]);
+  });
+
+  it('with no clock (deadband only), takes no copy at all: the suppressed and the passed are the messages sent', async () => {
+    await load([filter({ deadband: 'absolute', deadbandValue: '0.5' }), recorder('out'), recorder('rejected')]);
+    const out = record('out');
+    const sent = [10, 10.2, 10.6, 10.7, 11.2].map((payload) => ({ topic: 't', payload, marker: { payload } }));
+    for (const m of sent) send(m);
+    await messages(out, 3, 'three past the deadband');
+    assert.deepEqual(out.messages.map((m) => m.payload), [10, 10.6, 11.2]);
+    assert.ok(out.messages.every((m, i) => m.marker === sent[[0, 2, 4][i]].marker), 'the messages themselves');
+  });
+
   it('reports by exception per stream, and the heartbeat repeats the last value on the clock', async () => {
     await load([filter({ deadband: 'absolute', deadbandValue: '0.5', heartbeat: '0.3' }), recorder('out'), recorder('rejected')]);
     const out = record('out');

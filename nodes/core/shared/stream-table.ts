@@ -4,6 +4,8 @@
  */
 export class StreamTable<T> {
   private readonly entries = new Map<string, T>();
+  /** the most recently used key: asked again (one hot stream), it is already where it belongs */
+  private newest: string | undefined;
 
   constructor(
     readonly max: number,
@@ -20,8 +22,11 @@ export class StreamTable<T> {
   get(key: string): T {
     let state = this.entries.get(key);
     if (state !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, state);
+      if (key !== this.newest) {
+        this.entries.delete(key);
+        this.entries.set(key, state);
+        this.newest = key;
+      }
       return state;
     }
     if (this.entries.size >= this.max) {
@@ -31,6 +36,7 @@ export class StreamTable<T> {
     }
     state = this.create(key);
     this.entries.set(key, state);
+    this.newest = key;
     return state;
   }
 
@@ -39,11 +45,13 @@ export class StreamTable<T> {
   }
 
   delete(key: string): boolean {
+    if (key === this.newest) this.newest = undefined;
     return this.entries.delete(key);
   }
 
   clear(): void {
     this.entries.clear();
+    this.newest = undefined;
   }
 
   keys(): string[] {

@@ -48,7 +48,19 @@ export type Decision =
   /** kept for the end of the rate-limit interval */
   | { action: 'hold' };
 
-/** Problems with filter settings, in words (empty when valid). */
+/**
+ * Most readings of a stream reported by exception end here, and only a node set to report them reads the words:
+ * they are written when asked for, not for every reading.
+ */
+class DeadbandRejection {
+  readonly action = 'reject' as const;
+  readonly reason = 'deadband' as const;
+  constructor(private readonly value: number, private readonly reference: number) {}
+  get detail(): string {
+    return `${this.value} is within the deadband of ${this.reference}`;
+  }
+}
+
 /** Problems with filter settings, as message keys (empty when valid). */
 export function validateFilter(o: FilterOptions): string[] {
   const problems: string[] = [];
@@ -155,7 +167,10 @@ export class StreamFilter {
       const ref = this.o.deadbandCompare === 'input' ? previousInput : this.lastSent;
       if (ref !== undefined) {
         const band = this.o.deadband === 'absolute' ? this.o.deadbandValue : (Math.abs(ref) * this.o.deadbandValue) / 100;
-        if (Math.abs(x - ref) <= band) return this.reject('deadband', `${x} is within the deadband of ${ref}`);
+        if (Math.abs(x - ref) <= band) {
+          this.counters.deadband++;
+          return new DeadbandRejection(x, ref);
+        }
       }
     }
     if (this.o.rate !== 'none') {

@@ -68,7 +68,9 @@ export function filterValue(raw: unknown, quality: Quality | undefined, now: num
     } else if (decision.action === 'hold') {
       held.push(key);
     } else {
-      rejected.push({ field: key, reason: decision.reason, detail: decision.detail });
+      // the words only when someone reads them (a deadband's are not, by default)
+      const words = decision;
+      rejected.push({ field: key, reason: decision.reason, get detail() { return words.detail; } });
     }
   }
   return { kind: 'fields', passed: sent.length ? passed : undefined, quality: worst, rejected, sent, held };

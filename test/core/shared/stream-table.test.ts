@@ -34,4 +34,25 @@ describe('core: stream table', () => {
     }
     assert.deepEqual(table.keys(), order);
   });
+
+  it('agrees with the reference LRU when one stream is hot (runs of the same key) and streams are deleted', () => {
+    const random = seededRandom(12);
+    const table = new StreamTable<string>(8, (k) => k);
+    const order: string[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      const key = `s${Math.floor(random() * 12)}`;
+      if (random() < 0.05) {
+        table.delete(key);
+        const at = order.indexOf(key);
+        if (at >= 0) order.splice(at, 1);
+        continue;
+      }
+      for (let run = Math.floor(random() * 4); run >= 0; run--) table.get(key);
+      const at = order.indexOf(key);
+      if (at >= 0) order.splice(at, 1);
+      else if (order.length === 8) order.shift();
+      order.push(key);
+    }
+    assert.deepEqual(table.keys(), order);
+  });
 });
