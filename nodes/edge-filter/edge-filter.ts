@@ -8,7 +8,7 @@ import { Decision, Quality, RejectReason, StreamFilter } from '../core/streams/f
 import { fieldValue, filterValue } from '../core/streams/value-filter';
 import { FilterDefinition, filterSettings } from '../core/streams/filter-settings';
 import { StreamTable } from '../core/shared/stream-table';
-import { getPath, streamKey } from '../core/shared/message';
+import { getPath, parsePath, streamKey } from '../core/shared/message';
 import { KeyedError } from '../core/shared/errors';
 import { formatValue, shortText } from '../core/shared/status';
 import { DoneFn, guarded, nodeKit, SendFn } from '../kit/node-kit';
@@ -42,7 +42,7 @@ export = function register(RED: NodeAPI): void {
      * Node-RED copies a message it delivers to more than one node), so a value that passes costs no copy.
      */
     function output(msg: Record<string, unknown>, value: unknown, quality: Quality | undefined, extra: Record<string, unknown> = {}): NodeMessage {
-      if (getPath(msg, property) !== value) RED.util.setMessageProperty(msg as NodeMessage, property, value, true);
+      if (getPath(msg, valuePath) !== value) RED.util.setMessageProperty(msg as NodeMessage, property, value, true);
       if (quality) msg.quality = quality;
       Object.assign(msg, extra);
       return msg as NodeMessage;
@@ -78,22 +78,28 @@ export = function register(RED: NodeAPI): void {
 
     // the streams the message in hand touched, each looked up once; kept across messages so that none allocates
     let streamKeyNow = '';
-    const touched: Array<{ field: string | undefined; stream: Stream }> = [];
+    const touchedFields: Array<string | undefined> = [];
+    const touchedStreams: Stream[] = [];
     function filterFor(field: string | undefined): StreamFilter {
       const stream = streams.get(fieldKey(streamKeyNow, field));
-      touched.push({ field, stream });
+      touchedFields.push(field);
+      touchedStreams.push(stream);
       return stream.filter;
     }
-    const touchedStream = (field: string | undefined) => touched.find((t) => t.field === field)?.stream;
+    const touchedStream = (field: string | undefined): Stream | undefined => touchedStreams[touchedFields.indexOf(field)];
+    // the paths, parsed once (settings that passed their checks have paths that parse)
+    const keyPath = usable ? parsePath(key) : [];
+    const valuePath = usable ? parsePath(property) : [];
 
     function onInput(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void {
       if (!usable) return kit.notConfigured(done);
       const m = msg as unknown as Record<string, unknown>;
-      const keyed = streamKey(getPath(m, key));
+      const keyed = streamKey(getPath(m, keyPath));
       if (!keyed.ok) return kit.fail(done, new KeyedError('key', { key, value: keyed.error }), 'status.badInput');
       streamKeyNow = keyed.value;
-      touched.length = 0;
-      const outcome = filterValue(getPath(m, property), m.quality as Quality | undefined, Date.now(), filterFor, settings.maxStreams);
+      touchedFields.length = 0;
+      touchedStreams.length = 0;
+      const outcome = filterValue(getPath(m, valuePath), m.quality as Quality | undefined, Date.now(), filterFor, settings.maxStreams);
       if (outcome.kind === 'single') return onDecision(m, touchedStream(undefined), outcome.decision, send, done);
       // what passed or waits for the clock is what a heartbeat or the end of a rate interval repeats
       const kept = outcome.sent.length + outcome.held.length ? templateOf(m) : undefined;
