@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     cloudLink: portFromEnv('EDGE_DEMO_CLOUD_LINK_PORT', 1884),
     registry: portFromEnv('EDGE_DEMO_REGISTRY_PORT', 1885),
   };
-  const updateAfter = Number(process.env.EDGE_DEMO_UPDATE_AFTER ?? 60);
+  const updateAfter = secondsFromEnv('EDGE_DEMO_UPDATE_AFTER', 60);
   const faultAfter = secondsFromEnv('EDGE_DEMO_FAULT_AFTER', 120);
   const busy = [];
   for (const [what, port] of Object.entries(ports)) if (await portInUse(port)) busy.push(`${what} port ${port}`);
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
   link = new LinkProxy(ports.cloudLink, { host: '127.0.0.1', port: ports.mqtt });
   await link.restore();
   control = await linkControl(ports.mqtt, link);
-  registry = await startRegistry(ports.registry, Number.isFinite(updateAfter) && updateAfter >= 0 ? updateAfter : 60);
+  registry = await startRegistry(ports.registry, updateAfter);
   red = await startNodeRed({
     userDir,
     port: ports.editor,

@@ -27,18 +27,9 @@ interface UpdateDef extends NodeDef, UpdateSettings {
   keysFile: string;
 }
 
-/** The report of what the store serves when the node starts, before any check. */
-interface ServingReport {
-  model: string;
-  version: string;
-  state: 'serving';
-  progress?: undefined;
-}
-
 interface UpdateCredentials {
   trustedKeys?: string;
 }
-
 
 const FILL: Record<string, 'green' | 'yellow' | 'red' | 'blue' | 'grey'> = {
   serving: 'grey', active: 'green', confirmed: 'green', 'up-to-date': 'green', pinned: 'blue', unpinned: 'blue', held: 'blue',
@@ -97,7 +88,7 @@ export = function register(RED: NodeAPI): void {
     const feed = new UpdateFeed(o, handle!.name, updater, connection);
 
     /** Each report with the version the store serves now and the report in words: what a dashboard shows. */
-    function onReport(r: UpdateReport | ServingReport): void {
+    function onReport(r: UpdateReport): void {
       const text = r.state === 'downloading' ? t('status.downloading', { version: r.version, percent: Math.round((r.progress ?? 0) * 100) })
         : t(`status.${r.state}`, { version: r.version ?? '' });
       const report = { ...r, active: store.active(handle!.name)?.version, text, at: new Date().toISOString() };

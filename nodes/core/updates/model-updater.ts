@@ -22,7 +22,8 @@ import { download } from './update-fetch';
 import { resolveArtifact, SignedManifest, UpdateManifest, UpdateRefused, verifyArtifact, verifyManifest } from './update-manifest';
 import { healthCheck, HealthError } from './model-health';
 
-export type UpdateState = 'up-to-date' | 'held' | 'downloading' | 'verifying' | 'health-check' | 'active' | 'confirmed'
+/** `serving`: what the store serves when an updater starts, before any check (its node's first report) */
+export type UpdateState = 'serving' | 'up-to-date' | 'held' | 'downloading' | 'verifying' | 'health-check' | 'active' | 'confirmed'
   | 'rejected' | 'rolled-back' | 'pinned' | 'unpinned';
 
 export interface UpdateReport {
