@@ -7,11 +7,13 @@ export interface Figure {
   /** what the baseline is */
   baselineName: string;
   ratio: number;
+  /** timed, or computed from sizes and counts (the same on every machine) */
+  kind: 'timed' | 'computed';
 }
 
-export function figure(bench: string, value: number, unit: string, baseline: number, baselineName: string): Figure {
+export function figure(bench: string, value: number, unit: string, baseline: number, baselineName: string, kind: Figure['kind'] = 'timed'): Figure {
   const round = (n: number) => Number(n.toPrecision(4));
-  return { bench, value: round(value), unit, baseline: round(baseline), baselineName, ratio: round(value / baseline) };
+  return { bench, value: round(value), unit, baseline: round(baseline), baselineName, ratio: round(value / baseline), kind };
 }
 
 export function print(f: Figure): void {
@@ -23,4 +25,43 @@ export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Two measurements side by side: each warmed up once, then `runs` rounds alternating which goes first (the one that
+ * runs second inherits the other's garbage), the median of each.
+ */
+export async function sideBySide(ours: () => Promise<number>, theirs: () => Promise<number>, runs = 7): Promise<{ ours: number; theirs: number }> {
+  await ours();
+  await theirs();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    if (run % 2 === 0) {
+      a.push(await ours());
+      b.push(await theirs());
+    } else {
+      b.push(await theirs());
+      a.push(await ours());
+    }
+  }
+  return { ours: median(a), theirs: median(b) };
+}
+
+/** A run's clock, stopped by the event that ends the run: exact to that event, where a poll would add its period. */
+export class Stopwatch {
+  private readonly started = process.hrtime.bigint();
+  private ended: bigint | undefined;
+
+  stop(): void {
+    this.ended ??= process.hrtime.bigint();
+  }
+
+  get stopped(): boolean {
+    return this.ended !== undefined;
+  }
+
+  get seconds(): number {
+    return Number((this.ended ?? process.hrtime.bigint()) - this.started) / 1e9;
+  }
 }

@@ -21,6 +21,11 @@ import type { NodeAPI } from 'node-red';
 // the peer for report by exception: core Node-RED's rbe, as a user has it
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const rbeNode = require('@node-red/nodes/core/function/rbe.js') as (RED: NodeAPI) => void;
+// the peers for windows: moving averages (smooth) and clock-aligned interval means (aggregator), as users have them
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const smoothNode = require('node-red-node-smooth/17-smooth.js') as (RED: NodeAPI) => void;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aggregatorNode = require('node-red-contrib-aggregator/aggregator/aggregator.js') as (RED: NodeAPI) => void;
 
 /** The baseline of any node's cost: a node that sends each message on unchanged. */
 function passThroughNode(RED: NodeAPI): void {
@@ -62,7 +67,7 @@ export async function stopRuntime(): Promise<void> {
 export async function deploy(flow: object[], beforeStart?: (get: typeof node) => void, credentials: Record<string, object> = {}): Promise<void> {
   await helper.unload();
   const nodes: Array<{ id: string; type?: string }> = [{ id: 'tab', type: 'tab' }, ...(flow as Array<{ id: string }>).map((n, i) => ('wires' in n ? { z: 'tab', x: 100, y: 40 * (i + 1), ...n } : n))];
-  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, updateNode, passThroughNode, rbeNode] as never, nodes, credentials, () => {
+  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, updateNode, passThroughNode, rbeNode, smoothNode, aggregatorNode] as never, nodes, credentials, () => {
     (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
     Object.assign(nodePrototype, originals);
     // Node-RED copies `send` onto each node when it is created, so those copies are spies too
@@ -73,6 +78,14 @@ export async function deploy(flow: object[], beforeStart?: (get: typeof node) =>
     beforeStart?.(node);
     resolve();
   }));
+}
+
+/**
+ * Resolves once every message sent so far has been delivered: Node-RED delivers each on its own setImmediate, in
+ * order, so one queued after them runs after them all.
+ */
+export function settled(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export function node(id: string): Node & { receive(msg: object): void } {

@@ -95,8 +95,8 @@ export = function register(RED: NodeAPI): void {
       if (!usable) return kit.notConfigured(done);
       const m = msg as unknown as Record<string, unknown>;
       const keyed = streamKey(getPath(msg, settings.key));
-      if (!keyed.ok) return kit.fail(done, new KeyedError('key', { key: settings.key, value: keyed.error }), 'status.badInput');
-      const key = keyed.value;
+      if (typeof keyed !== 'string') return kit.fail(done, new KeyedError('key', { key: settings.key, value: keyed.refused }), 'status.badInput');
+      const key = keyed;
       if (m.flush === true || m.flush === 'all' || m.reset === true || m.reset === 'all') return done(command(m, key, send));
       if (m.quality === 'bad') return done(); // left out of every window (see the help)
       const sample = toSample(msg.payload);

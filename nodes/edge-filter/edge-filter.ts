@@ -41,17 +41,20 @@ export = function register(RED: NodeAPI): void {
      * The message with the value that passed: the message itself, changed in place (it is this node's to pass on:
      * Node-RED copies a message it delivers to more than one node), so a value that passes costs no copy.
      */
-    function output(msg: Record<string, unknown>, value: unknown, quality: Quality | undefined, extra: Record<string, unknown> = {}): NodeMessage {
+    function output(msg: Record<string, unknown>, value: unknown, quality: Quality | undefined, extra?: Record<string, unknown>): NodeMessage {
       if (getPath(msg, valuePath) !== value) RED.util.setMessageProperty(msg as NodeMessage, property, value, true);
       if (quality) msg.quality = quality;
-      Object.assign(msg, extra);
+      if (extra) Object.assign(msg, extra);
       return msg as NodeMessage;
     }
 
+    // the badge is made from the latest value only when it is shown (at most twice a second)
+    let lastPassed: number | string = '';
+    const passedBadge = () => ({ fill: 'green', shape: 'dot', text: shortText(`${typeof lastPassed === 'number' ? formatValue(lastPassed) : lastPassed} · ${t('status.rejected', { count: counts.rejected })}`) }) as const;
     function showPassed(value: number | string): void {
       counts.passed++;
-      const shown = typeof value === 'number' ? formatValue(value) : value;
-      status.set(() => ({ fill: 'green', shape: 'dot', text: shortText(`${shown} · ${t('status.rejected', { count: counts.rejected })}`) }));
+      lastPassed = value;
+      status.set(passedBadge);
     }
 
     /** The clock's part: ends of rate-limit intervals and heartbeats. */
@@ -78,15 +81,23 @@ export = function register(RED: NodeAPI): void {
 
     // the streams the message in hand touched, each looked up once; kept across messages so that none allocates
     let streamKeyNow = '';
+    let touched = 0;
     const touchedFields: Array<string | undefined> = [];
     const touchedStreams: Stream[] = [];
     function filterFor(field: string | undefined): StreamFilter {
       const stream = streams.get(fieldKey(streamKeyNow, field));
-      touchedFields.push(field);
-      touchedStreams.push(stream);
+      touchedFields[touched] = field;
+      touchedStreams[touched++] = stream;
       return stream.filter;
     }
-    const touchedStream = (field: string | undefined): Stream | undefined => touchedStreams[touchedFields.indexOf(field)];
+    function touchedStream(field: string | undefined): Stream | undefined {
+      for (let i = 0; i < touched; i++) if (touchedFields[i] === field) return touchedStreams[i];
+      return undefined;
+    }
+    // only heartbeats and rate limits read the time
+    const needsClock = options.heartbeatMs > 0 || options.rate !== 'none';
+    // a report nobody is wired to read is not made (Node-RED still makes an id for a message sent nowhere)
+    const rejectionsRead = ((def as { wires?: unknown[][] }).wires?.[1]?.length ?? 0) > 0;
     // the paths, parsed once (settings that passed their checks have paths that parse)
     const keyPath = usable ? parsePath(key) : [];
     const valuePath = usable ? parsePath(property) : [];
@@ -95,11 +106,10 @@ export = function register(RED: NodeAPI): void {
       if (!usable) return kit.notConfigured(done);
       const m = msg as unknown as Record<string, unknown>;
       const keyed = streamKey(getPath(m, keyPath));
-      if (!keyed.ok) return kit.fail(done, new KeyedError('key', { key, value: keyed.error }), 'status.badInput');
-      streamKeyNow = keyed.value;
-      touchedFields.length = 0;
-      touchedStreams.length = 0;
-      const outcome = filterValue(getPath(m, valuePath), m.quality as Quality | undefined, Date.now(), filterFor, settings.maxStreams);
+      if (typeof keyed !== 'string') return kit.fail(done, new KeyedError('key', { key, value: keyed.refused }), 'status.badInput');
+      streamKeyNow = keyed;
+      touched = 0;
+      const outcome = filterValue(getPath(m, valuePath), m.quality as Quality | undefined, needsClock ? Date.now() : 0, filterFor, settings.maxStreams);
       if (outcome.kind === 'single') return onDecision(m, touchedStream(undefined), outcome.decision, send, done);
       // what passed or waits for the clock is what a heartbeat or the end of a rate interval repeats
       const kept = outcome.sent.length + outcome.held.length ? templateOf(m) : undefined;
@@ -116,7 +126,7 @@ export = function register(RED: NodeAPI): void {
     function onDecision(m: Record<string, unknown>, stream: Stream | undefined, decision: Decision, send: SendFn, done: DoneFn): void {
       if (decision.action !== 'reject' && stream) stream.template = templateOf(m);
       if (decision.action === 'pass') {
-        send([output(m, decision.value, decision.quality, decision.note ? { filtered: decision.note } : {}), null]);
+        send([output(m, decision.value, decision.quality, decision.note && { filtered: decision.note }), null]);
         showPassed(decision.value);
       } else if (decision.action === 'reject') {
         onRejected(m, decision, send);
@@ -124,13 +134,22 @@ export = function register(RED: NodeAPI): void {
       done();
     }
 
-    /** The words of a rejection are read only when it is reported (a deadband's are not, by default). */
+    /**
+     * The words of a rejection are read only when it is reported (a deadband's are not, by default). A rejected
+     * field's report is a copy (the message itself may go on with the fields that passed); a rejected value's report
+     * is the message itself, which goes nowhere else.
+     */
     function onRejected(m: Record<string, unknown>, rejection: { reason: RejectReason; detail: string }, send: SendFn, field?: string): void {
       counts.rejected++;
       const { reason } = rejection;
       const suppressed = reason === 'deadband' || reason === 'rate';
-      // a copy: the message itself may go on with the fields that passed
-      if (!suppressed || settings.reportSuppressed) send([null, { ...(RED.util.cloneMessage(m as unknown as NodeMessage) as object), reason, detail: rejection.detail, ...(field === undefined ? {} : { field }) } as NodeMessage]);
+      if (rejectionsRead && (!suppressed || settings.reportSuppressed)) {
+        const report = field === undefined ? m : RED.util.cloneMessage(m as unknown as NodeMessage) as unknown as Record<string, unknown>;
+        report.reason = reason;
+        report.detail = rejection.detail;
+        if (field !== undefined) report.field = field;
+        send([null, report as NodeMessage]);
+      }
       if (!suppressed) status.alert({ fill: 'yellow', shape: 'ring', text: shortText(t(`status.${reason}`)) });
     }
 

@@ -23,6 +23,9 @@ export interface NodeRedOptions {
   startTimeoutMs?: number;
 }
 
+/** Node modules installed only as the benchmarks' baselines. */
+export const BENCH_PEERS = ['node-red-node-smooth', 'node-red-contrib-aggregator'];
+
 /** settings.js for an edge gateway: loopback only, no telemetry, no palette installs. */
 export function settingsSource(options: NodeRedOptions): string {
   const settings = {
@@ -36,6 +39,8 @@ export function settingsSource(options: NodeRedOptions): string {
     editorTheme: { tours: false, projects: { enabled: false } },
     functionExternalModules: false,
     logging: { console: { level: 'info', metrics: false, audit: false } },
+    // the peer nodes the benchmarks compare with are devDependencies here: a Node-RED run from this checkout shows our palette
+    nodesExcludes: BENCH_PEERS,
     ...options.settings,
   };
   return `// Written by the Edge Intelligence launcher; edit the launcher, not this file.\nmodule.exports = ${JSON.stringify(settings, null, 2)};\n`;

@@ -70,9 +70,9 @@ export const MAX_KEY_LENGTH = 4096;
  * The stream a message belongs to, from the value at the stream-key path: a string or a number as text, '' when
  * absent. Anything else (an object, an array) or an over-long key is refused with the reason.
  */
-export function streamKey(value: unknown): Result<string> {
-  if (value === undefined || value === null) return ok('');
-  if (typeof value === 'string') return value.length <= MAX_KEY_LENGTH ? ok(value) : fail(`a key of ${value.length} characters (at most ${MAX_KEY_LENGTH})`);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return ok(String(value));
-  return fail(quote(value));
+export function streamKey(value: unknown): string | { refused: string } {
+  if (typeof value === 'string') return value.length <= MAX_KEY_LENGTH ? value : { refused: `a key of ${value.length} characters (at most ${MAX_KEY_LENGTH})` };
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return { refused: quote(value) };
 }

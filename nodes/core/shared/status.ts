@@ -71,22 +71,25 @@ export class StatusThrottle {
   /** A badge, or a function making it: on a busy stream it is made only when it is shown. */
   set(badge: StatusBadge | (() => StatusBadge)): void {
     if (this.stopped) return;
+    // a badge already waits for its turn: this one replaces it (no clock read on a busy stream)
+    if (this.timer) {
+      this.pending = badge;
+      return;
+    }
     const now = Date.now();
-    if (!this.timer && now - this.last >= this.intervalMs) {
+    if (now - this.last >= this.intervalMs) {
       this.last = now;
       this.apply(typeof badge === 'function' ? badge() : badge);
       return;
     }
     this.pending = badge;
-    if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.last = Date.now();
-        const pending = this.pending;
-        if (pending) this.apply(typeof pending === 'function' ? pending() : pending);
-        this.pending = undefined;
-      }, this.intervalMs - (now - this.last));
-    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.last = Date.now();
+      const pending = this.pending;
+      if (pending) this.apply(typeof pending === 'function' ? pending() : pending);
+      this.pending = undefined;
+    }, this.intervalMs - (now - this.last));
   }
 
   private lastAlert = -Infinity;

@@ -90,8 +90,13 @@ function median(sorted: number[]): number {
  */
 export function outlierScore(window: number[], x: number, method: 'zscore' | 'mad', resolution = 0): number {
   if (method === 'zscore') {
-    const mean = window.reduce((s, v) => s + v, 0) / window.length;
-    const sd = Math.max(resolution, Math.sqrt(window.reduce((s, v) => s + (v - mean) ** 2, 0) / window.length));
+    // loops, not reduce: this runs for every reading of every stream
+    let sum = 0;
+    for (let i = 0; i < window.length; i++) sum += window[i];
+    const mean = sum / window.length;
+    let squares = 0;
+    for (let i = 0; i < window.length; i++) squares += (window[i] - mean) ** 2;
+    const sd = Math.max(resolution, Math.sqrt(squares / window.length));
     if (sd === 0) return x === mean ? 0 : Infinity;
     return Math.abs(x - mean) / sd;
   }
