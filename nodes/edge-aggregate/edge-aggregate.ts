@@ -12,7 +12,7 @@ import { StreamTable } from '../core/shared/stream-table';
 import { getPath, streamKey } from '../core/shared/message';
 import { errorText, KeyedError } from '../core/shared/errors';
 import { shortText } from '../core/shared/status';
-import { DoneFn, guarded, nodeKit, SendFn } from '../kit/node-kit';
+import { DoneFn, guarded, nodeKit, outputWired, SendFn } from '../kit/node-kit';
 
 export = function register(RED: NodeAPI): void {
   function EdgeAggregate(this: Node, def: NodeDef & AggregateDefinition): void {
@@ -33,9 +33,10 @@ export = function register(RED: NodeAPI): void {
       if (counts.evicted === 1 || counts.evicted % 1000 === 0) node.warn(t('errors.evicted', { max: settings.maxStreams, count: counts.evicted }));
     }
 
-    function message(key: string, r: WindowResult): NodeMessage {
+    /** A window's message; one a sample completed carries that sample's id (as Node-RED gives a message made from another). */
+    function message(key: string, r: WindowResult, id: string | undefined): NodeMessage {
       const window = r.partial ? { start: r.start, end: r.end, count: r.count, partial: true } : { start: r.start, end: r.end, count: r.count };
-      const msg: Record<string, unknown> = { topic: key, ts: r.end, quality: 'good', window };
+      const msg: Record<string, unknown> = { _msgid: id, topic: key, ts: r.end, quality: 'good', window };
       if (settings.features) {
         const f = featureVector(r, settings.windows.statistics, settings.features);
         msg.payload = f.vector;
@@ -46,21 +47,23 @@ export = function register(RED: NodeAPI): void {
       return msg as NodeMessage;
     }
 
+    const windowsBadge = () => ({ fill: 'green', shape: 'dot', text: shortText(t('status.windows', { count: counts.windows, refused: counts.refused })) }) as const;
     /** Sends window results; a window whose features cannot be made is reported and the others still go out. */
-    function emit(key: string, results: WindowResult[], send: SendFn): Error | undefined {
+    function emit(key: string, results: WindowResult[], send: SendFn, id?: string): Error | undefined {
+      if (results.length === 0) return undefined;
       let failure: Error | undefined;
       const out: NodeMessage[] = [];
       for (const r of results) {
         try {
-          out.push(message(key, r));
+          out.push(message(key, r, id));
         } catch (err) {
           failure = new Error(t('errors.features', { topic: key, error: errorText(err) }));
         }
       }
       if (out.length) {
         counts.windows += out.length;
-        send([out, null]);
-        status.set(() => ({ fill: 'green', shape: 'dot', text: shortText(t('status.windows', { count: counts.windows, refused: counts.refused })) }));
+        send([out.length === 1 ? out[0] : out, null]);
+        status.set(windowsBadge);
       }
       return failure;
     }
@@ -91,6 +94,7 @@ export = function register(RED: NodeAPI): void {
       return failure;
     }
 
+    const refusalsRead = outputWired(def, 1);
     function onInput(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void {
       if (!usable) return kit.notConfigured(done);
       const m = msg as unknown as Record<string, unknown>;
@@ -108,9 +112,9 @@ export = function register(RED: NodeAPI): void {
       const outcome = streams.get(key).add(sample.value, at, now);
       if (outcome.refused) {
         counts.refused++;
-        send([null, { ...msg, reason: outcome.refused } as NodeMessage]);
+        if (refusalsRead) send([null, { ...msg, reason: outcome.refused } as NodeMessage]);
       }
-      done(emit(key, outcome.results, send));
+      done(emit(key, outcome.results, send, msg._msgid));
     }
 
     function onClose(_removed: boolean, done: () => void): void {

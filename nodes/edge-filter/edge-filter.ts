@@ -11,7 +11,7 @@ import { StreamTable } from '../core/shared/stream-table';
 import { getPath, parsePath, streamKey } from '../core/shared/message';
 import { KeyedError } from '../core/shared/errors';
 import { formatValue, shortText } from '../core/shared/status';
-import { DoneFn, guarded, nodeKit, SendFn } from '../kit/node-kit';
+import { DoneFn, guarded, nodeKit, outputWired, SendFn } from '../kit/node-kit';
 
 interface Stream {
   filter: StreamFilter;
@@ -96,8 +96,7 @@ export = function register(RED: NodeAPI): void {
     }
     // only heartbeats and rate limits read the time
     const needsClock = options.heartbeatMs > 0 || options.rate !== 'none';
-    // a report nobody is wired to read is not made (Node-RED still makes an id for a message sent nowhere)
-    const rejectionsRead = ((def as { wires?: unknown[][] }).wires?.[1]?.length ?? 0) > 0;
+    const rejectionsRead = outputWired(def, 1);
     // the paths, parsed once (settings that passed their checks have paths that parse)
     const keyPath = usable ? parsePath(key) : [];
     const valuePath = usable ? parsePath(property) : [];

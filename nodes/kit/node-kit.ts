@@ -51,6 +51,14 @@ export function guarded<S>(kit: Pick<NodeKit, 'fail'>, handler: InputHandler<S>)
   };
 }
 
+/**
+ * Whether anything is wired to output `index`: a report nobody reads is not made (Node-RED would still make an id
+ * for a message sent nowhere).
+ */
+export function outputWired(def: object, index: number): boolean {
+  return ((def as { wires?: unknown[][] }).wires?.[index]?.length ?? 0) > 0;
+}
+
 /** The node type's messages: `t('errors.config', {...})` reads `<type>.errors.config` from its locale. */
 export function translator(RED: NodeAPI, type: string): Translate {
   return (key, vars) => RED._(`${type}.${key}`, vars as Record<string, string>);

@@ -56,3 +56,23 @@ export function valuePaths(msg: unknown, roots: readonly string[] = ['payload'],
   if (isPlainObject(msg)) for (const root of roots) walk(msg[root], root, 0);
   return out;
 }
+
+/**
+ * `x` rounded to `digits` significant digits: the number `Number(x.toPrecision(digits))` gives, by arithmetic (a
+ * sixth of the time: this runs for every statistic of every window). Halves round away from zero, as toPrecision
+ * does; magnitudes a power of ten cannot scale exactly, and more than 15 digits, go through toPrecision.
+ */
+export function significant(x: number, digits: number): number {
+  if (x === 0) return 0;
+  if (!Number.isFinite(x)) return x;
+  const magnitude = Math.abs(x);
+  const places = digits - 1 - Math.floor(Math.log10(magnitude));
+  // beyond 15 digits the scaled value is no longer an exact integer
+  if (digits > 15 || places > 22 || places < -22) return Number(x.toPrecision(digits));
+  const scaled = places >= 0 ? magnitude * 10 ** places : magnitude / 10 ** -places;
+  // near a half the scaling's own rounding could tip the digit: there toPrecision decides from the exact value
+  if (Math.abs(scaled - Math.floor(scaled) - 0.5) < 1e-6) return Number(x.toPrecision(digits));
+  // an integer over an exact power of ten: the division is correctly rounded, so this is the decimal's nearest double
+  const rounded = places >= 0 ? Math.round(scaled) / 10 ** places : Math.round(scaled) * 10 ** -places;
+  return x < 0 ? -rounded : rounded;
+}

@@ -6,6 +6,7 @@
  */
 import { WindowStats, StatisticKey, needsOrder } from './window-stats';
 import type { Problem } from '../shared/fields';
+import { significant } from '../shared/values';
 
 export type WindowKind = 'count' | 'tumbling' | 'hopping' | 'sliding';
 
@@ -42,7 +43,7 @@ export interface WindowResult {
   /** true when flushed before its end (msg.flush, redeploy) */
   partial: boolean;
   /** fields in the order they were first seen */
-  fields: string[];
+  fields: readonly string[];
   /** the stream's samples were numbers, not objects */
   scalar: boolean;
 }
@@ -54,18 +55,24 @@ export interface AddOutcome {
 }
 
 const SCALAR = '';
+const SCALAR_FIELDS: readonly string[] = Object.freeze([SCALAR]);
 
 /** Statistics rounded to `digits` significant digits (0 = as computed): less to send, nothing a sensor can resolve lost. */
 export function roundStats<T extends WindowResult['stats']>(stats: T, digits: number): T {
   if (!digits) return stats;
   // a count is exact; everything else is a measurement
-  const round = (name: string, v: number | null) => (v === null || name === 'count' ? v : Number(v.toPrecision(digits)));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(stats)) {
-    out[k] = v !== null && typeof v === 'object'
-      ? Object.fromEntries(Object.entries(v as Record<string, number | null>).map(([name, x]) => [name, round(name, x)]))
-      : round(k, v as number | null);
-  }
+  const roundAll = (values: Record<string, number | null>) => {
+    const out: Record<string, number | null> = {};
+    for (const name in values) {
+      const v = values[name];
+      out[name] = v === null || name === 'count' ? v : significant(v, digits);
+    }
+    return out;
+  };
+  const first = Object.values(stats)[0];
+  if (first === undefined || first === null || typeof first === 'number') return roundAll(stats as Record<string, number | null>) as T;
+  const out: Record<string, Record<string, number | null>> = {};
+  for (const field in stats) out[field] = roundAll((stats as Record<string, Record<string, number | null>>)[field]);
   return out as T;
 }
 
@@ -94,17 +101,18 @@ class Fields {
   constructor(private readonly withOrder: boolean) {}
 
   add(sample: Sample, t: number, seq: number): void {
-    const put = (field: string, x: number) => {
-      let w = this.byField.get(field);
-      if (!w) {
-        this.byField.set(field, (w = new WindowStats(this.withOrder)));
-        this.seqs.set(field, { items: [], head: 0 });
-      }
-      w.add(x, t);
-      this.seqs.get(field)!.items.push(seq);
-    };
-    if (typeof sample === 'number') put(SCALAR, sample);
-    else for (const [field, x] of Object.entries(sample)) put(field, x);
+    if (typeof sample === 'number') this.put(SCALAR, sample, t, seq);
+    else for (const field of Object.keys(sample)) this.put(field, sample[field], t, seq);
+  }
+
+  private put(field: string, x: number, t: number, seq: number): void {
+    let w = this.byField.get(field);
+    if (!w) {
+      this.byField.set(field, (w = new WindowStats(this.withOrder)));
+      this.seqs.set(field, { items: [], head: 0 });
+    }
+    w.add(x, t);
+    this.seqs.get(field)!.items.push(seq);
   }
 
   /** Drops every value of messages before sequence number `seq`. */
@@ -334,14 +342,18 @@ export class StreamWindows {
   private result(w: Fields, start: number, end: number, partial: boolean): WindowResult {
     const windows = w.byField;
     // copied now, in time order: the window moves on as soon as this result is out
-    const copies = new Map<string, { values: number[]; times: number[] }>();
-    if (this.options.samples) for (const [field, ws] of windows) copies.set(field, inTimeOrder(ws.values(), ws.times()));
+    const copies = this.options.samples ? new Map<string, { values: number[]; times: number[] }>() : undefined;
+    if (copies) for (const [field, ws] of windows) copies.set(field, inTimeOrder(ws.values(), ws.times()));
     let count = 0;
     let first = Infinity;
     let last = -Infinity;
+    // a number stream has one field: its statistics are the result's, with no object around them
+    let only: Record<string, number | null> | undefined;
     const stats: Record<string, Record<string, number | null>> = {};
     for (const [field, ws] of windows) {
-      stats[field] = ws.result(this.options.statistics);
+      const fieldStats = ws.result(this.options.statistics);
+      if (this.scalar) only = fieldStats;
+      else stats[field] = fieldStats;
       count = Math.max(count, ws.count);
       if (ws.count) {
         first = Math.min(first, ws.oldestTime());
@@ -354,10 +366,10 @@ export class StreamWindows {
       start: Number.isNaN(start) ? first : start,
       end: Number.isNaN(end) ? last : end,
       count,
-      stats: scalar ? stats[SCALAR] ?? {} : stats,
-      samples: (field) => copies.get(field),
+      stats: scalar ? only ?? {} : stats,
+      samples: (field) => copies?.get(field),
       partial,
-      fields: scalar ? [SCALAR] : [...this.fieldOrder].filter((f) => windows.has(f)),
+      fields: scalar ? SCALAR_FIELDS : [...this.fieldOrder].filter((f) => windows.has(f)),
       scalar,
     };
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { numberOf, soleNumber, valueFields, valuePaths } from '../../../nodes/core/shared/values';
+import { numberOf, significant, soleNumber, valueFields, valuePaths } from '../../../nodes/core/shared/values';
 
 describe('core: values as every node reads them', () => {
   it('a number is itself; statistics stand for their mean; anything else is no value', () => {
@@ -35,5 +35,26 @@ describe('core: values as every node reads them', () => {
     loop.self = loop;
     assert.deepEqual(valuePaths({ payload: loop }), ['payload.a']);
     assert.deepEqual(valuePaths(undefined), []);
+  });
+
+  it('rounds to significant digits exactly as toPrecision does, halves and powers of ten included', () => {
+    const cases: number[] = [0, -0, 1, -1, 2.5, -2.5, 0.5, 1.005, 0.285, 999.95, 9.9999, 99999.5, 1e-30, -4.2e30, 123456789012, Number.MIN_VALUE, Number.MAX_VALUE];
+    for (let e = -12; e <= 12; e++) {
+      const p = 10 ** e;
+      cases.push(p, p * (1 + Number.EPSILON), p * (1 - Number.EPSILON / 2), 2.5 * p, -7.45 * p, 1.25 * p);
+    }
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (let i = 0; i < 20_000; i++) cases.push((random() - 0.5) * 10 ** (random() * 24 - 12));
+    let compared = 0;
+    for (const x of cases) {
+      for (let digits = 1; digits <= 17; digits++) {
+        assert.equal(significant(x, digits), Number(x.toPrecision(digits)), `${x} to ${digits} digits`);
+        compared++;
+      }
+    }
+    assert.equal(compared, cases.length * 17);
+    assert.ok(Number.isNaN(significant(NaN, 3)));
+    assert.equal(significant(Infinity, 3), Infinity);
   });
 });
