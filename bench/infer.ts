@@ -6,20 +6,17 @@
  * - process RSS after 200 hot swaps (each a new version, so a new session) vs after the first;
  * - the compression report of the demo models (size, latency, agreement vs the original).
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelStore, sha256Hex } from '../nodes/core/models/model-store';
 import { buildZoo, BuiltModel } from '../scripts/lib/model-zoo';
 import { decodeModel, ELEM, encodeModel, GraphBuilder } from '../scripts/lib/onnx-graph';
 import { compressionReport } from '../scripts/models';
 import { waitFor } from '../scripts/lib/net-util';
-import { deploy, node } from './runtime';
+import { deploy, node, scratchDir } from './runtime';
 import { figure, Figure, median } from './report';
 
 // the same store object as the nodes' (one per directory), so an activation reaches them at once
-const store = ModelStore.shared(fs.mkdtempSync(path.join(os.tmpdir(), 'edge-bench-models-')));
+const store = ModelStore.shared(scratchDir('models'));
 
 function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];

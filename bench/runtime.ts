@@ -21,6 +21,11 @@ import type { NodeAPI } from 'node-red';
 // the peer for report by exception: core Node-RED's rbe, as a user has it
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const rbeNode = require('@node-red/nodes/core/function/rbe.js') as (RED: NodeAPI) => void;
+// core batching and publishing, as a flow without our nodes has them
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const joinNodes = require('@node-red/nodes/core/sequence/17-split.js') as (RED: NodeAPI) => void;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js') as (RED: NodeAPI) => void;
 // the peers for windows: moving averages (smooth) and clock-aligned interval means (aggregator), as users have them
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const smoothNode = require('node-red-node-smooth/17-smooth.js') as (RED: NodeAPI) => void;
@@ -46,8 +51,20 @@ const SPIED = ['log', 'status', 'warn', 'error', 'debug', 'trace', 'send'] as co
 const nodePrototype = (require('@node-red/runtime/lib/nodes/Node') as { prototype: Record<string, unknown> }).prototype;
 const originals = Object.fromEntries(SPIED.map((m) => [m, nodePrototype[m]]));
 
+const scratch: string[] = [];
+/** A temporary directory for one benchmark, removed when the runtime stops (and if the run dies on the way). */
+export function scratchDir(name: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `edge-bench-${name}-`));
+  scratch.push(dir);
+  return dir;
+}
+function removeScratch(): void {
+  for (const dir of scratch.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+process.once('exit', removeScratch);
+
 /** where the nodes keep state (the uplink's databases): a scratch directory, not a user directory */
-export const STATE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-bench-state-'));
+export const STATE_DIR = scratchDir('state');
 
 export async function startRuntime(): Promise<void> {
   helper.settings({ edgeIntelligenceStateDir: STATE_DIR });
@@ -57,7 +74,7 @@ export async function startRuntime(): Promise<void> {
 export async function stopRuntime(): Promise<void> {
   await helper.unload();
   await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
-  fs.rmSync(STATE_DIR, { recursive: true, force: true });
+  removeScratch();
 }
 
 /**
@@ -67,7 +84,7 @@ export async function stopRuntime(): Promise<void> {
 export async function deploy(flow: object[], beforeStart?: (get: typeof node) => void, credentials: Record<string, object> = {}): Promise<void> {
   await helper.unload();
   const nodes: Array<{ id: string; type?: string }> = [{ id: 'tab', type: 'tab' }, ...(flow as Array<{ id: string }>).map((n, i) => ('wires' in n ? { z: 'tab', x: 100, y: 40 * (i + 1), ...n } : n))];
-  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, updateNode, passThroughNode, rbeNode, smoothNode, aggregatorNode] as never, nodes, credentials, () => {
+  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, updateNode, passThroughNode, rbeNode, smoothNode, aggregatorNode, joinNodes, mqttNodes] as never, nodes, credentials, () => {
     (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
     Object.assign(nodePrototype, originals);
     // Node-RED copies `send` onto each node when it is created, so those copies are spies too

@@ -5,16 +5,13 @@
  *   onnxruntime session for it, run once;
  * - bytes on the wire for a poll of an unchanged manifest (a conditional request answered 304) vs fetching it.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelStore, sha256Hex } from '../nodes/core/models/model-store';
 import { HttpManifestSource } from '../nodes/core/updates/update-sources';
 import { ELEM, GraphBuilder } from '../scripts/lib/onnx-graph';
 import { makeKeyPair, packageModel, RegistryServer } from '../scripts/lib/registry';
 import { waitFor } from '../scripts/lib/net-util';
-import { deploy, node } from './runtime';
+import { deploy, node, scratchDir } from './runtime';
 import { figure, Figure, median } from './report';
 
 const key = makeKeyPair('bench');
@@ -68,8 +65,8 @@ async function floorTime(url: string): Promise<number> {
 
 export async function benchUpdate(): Promise<Figure[]> {
   const figures: Figure[] = [];
-  const registryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-bench-registry-'));
-  const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-bench-store-'));
+  const registryDir = scratchDir('registry');
+  const storeDir = scratchDir('store');
   const registry = new RegistryServer(registryDir);
   await registry.start();
   const store = ModelStore.shared(storeDir);
@@ -114,7 +111,6 @@ export async function benchUpdate(): Promise<Figure[]> {
   } finally {
     await deploy([]);
     await registry.stop();
-    fs.rmSync(registryDir, { recursive: true, force: true });
   }
   return figures;
 }

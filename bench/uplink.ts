@@ -1,33 +1,43 @@
 /**
- * edge-uplink figures, each against its baseline in the same run:
- * - messages accepted per second by edge-uplink (done() called, the record on disk) for each durability mode, vs
- *   raw better-sqlite3 inserts with the same flush policy (WAL; one transaction per row, or per 100 rows for group);
- * - records delivered per second to mosquitto through edge-uplink (batches of 500) vs one mqtt.js publish per
- *   message at QoS 1, the way Node-RED's core mqtt out sends;
- * - the drain rate of a backlog of 100,000 records vs the same one-publish-per-message baseline;
- * - process RSS with 1,000,000 records queued and draining vs with an empty queue (child processes);
- * - bytes on the wire per reading with batching + gzip vs one JSON publish per reading, counted from the packets
- *   the subscriber receives.
+ * edge-uplink figures, each against its baseline in the same run (messages fed as a flow delivers them: a hundred
+ * per event-loop turn, not one synchronous loop):
+ * - messages accepted per second (done() called, the record on disk) for each durability mode, vs raw
+ *   better-sqlite3 inserts with the same flush policy;
+ * - records delivered to mosquitto per second, OS-buffered and with group commit, vs core Node-RED's `join` (500)
+ *   wired to `mqtt out` at QoS 1 delivering the same burst (they keep nothing on disk); and vs one mqtt.js publish
+ *   per message, the way a flow ending in `mqtt out` alone sends;
+ * - the drain of a backlog of 100,000 records stored while the broker was away vs the drain of mqtt.js's in-memory
+ *   offline queue holding the same batches (core `mqtt out` keeps no backlog at all: it drops while disconnected);
+ * - bytes on the wire per reading for the defaults and for each encoding (counted from the packets, not timed);
+ * - process RSS with 1,000,000 records queued and draining vs with an empty queue (child processes).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { Mosquitto } from '../scripts/lib/mosquitto';
 import { waitFor } from '../scripts/lib/net-util';
 import { decodePublish } from '../nodes/core/uplink/uplink-batch';
-import { deploy, node, STATE_DIR } from './runtime';
-import { figure, Figure, median } from './report';
+import { deploy, node, scratchDir, settled, STATE_DIR } from './runtime';
+import { figure, Figure, median, sideBySide } from './report';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-bench-uplink-'));
+const dir = scratchDir('uplink');
 let files = 0;
 const freshFile = () => path.join(dir, `raw-${files++}.db`);
 
 /** A reading as the demo's sensors send it. */
 const reading = (i: number) => ({ value: Math.round((60 + Math.sin(i / 50) * 5) * 100) / 100, unit: '°C', quality: 'good', ts: 1_700_000_000_000 + i * 500 });
 const TOPIC = 'plant1/pump1/temperature';
+const BATCH = 500;
+
+/** A burst as a flow delivers it: a hundred messages per event-loop turn. */
+async function feed(target: { receive(msg: object): void }, count: number): Promise<void> {
+  for (let i = 0; i < count; i += 100) {
+    for (let k = i; k < Math.min(count, i + 100); k++) target.receive({ _msgid: 'bench', topic: TOPIC, payload: reading(k) });
+    await settled();
+  }
+}
 
 function uplinkDef(url: string, extra: object = {}): object[] {
   return [
@@ -68,10 +78,9 @@ function uplinkStats(): Promise<{ queued: number }> {
 async function acceptRate(durability: string, count: number): Promise<number> {
   let done = 0;
   await deployUplink('mqtt://127.0.0.1:1', { durability }, (n) => n('completed').on('input', () => done++));
-  const up = node('up');
   const t0 = performance.now();
-  // a burst, as a flow delivers it: each message is accepted once its record is on disk
-  for (let i = 0; i < count; i++) up.receive({ topic: TOPIC, payload: reading(i) });
+  // each message is accepted once its record is on disk
+  await feed(node('up'), count);
   await waitFor(() => done >= count, `${count} accepted`, 300_000);
   return count / ((performance.now() - t0) / 1000);
 }
@@ -96,6 +105,17 @@ function rawInsertRate(synchronous: 'FULL' | 'OFF', perTransaction: number, coun
   return rate;
 }
 
+/** Records in a batch: a JSON array (ours or core join's) or NDJSON, gzipped or not. */
+function recordsIn(payload: Buffer): number {
+  let decoded: unknown;
+  try {
+    decoded = decodePublish(payload, 'json');
+  } catch {
+    decoded = decodePublish(payload, 'ndjson');
+  }
+  return Array.isArray(decoded) ? decoded.length : 1;
+}
+
 /** Counts records and MQTT bytes (fixed header + remaining length) of the publishes a subscriber receives. */
 async function meteredSubscriber(url: string, decode: boolean): Promise<{ records: number; bytes: number; first: number; last: number; client: mqtt.MqttClient }> {
   const client = await mqtt.connectAsync(url, { clientId: `bench-cloud-${files++}` });
@@ -109,7 +129,7 @@ async function meteredSubscriber(url: string, decode: boolean): Promise<{ record
   client.on('message', (_t, payload) => {
     const now = performance.now();
     if (m.records === 0) m.first = now;
-    m.records += decode ? decodePublish(payload, 'json').length : 1;
+    m.records += decode ? recordsIn(payload) : 1;
     m.last = now;
   });
   await client.subscribeAsync('cloud/#', { qos: 1 });
@@ -130,31 +150,64 @@ async function perMessageRate(url: string, count: number): Promise<{ rate: numbe
   return { rate, bytesPerReading };
 }
 
-/** Records per second from the first message into edge-uplink to the last record at the subscriber. */
-async function uplinkRate(url: string, count: number, extra: object = {}, flow = uplinkDef(url, extra)): Promise<{ rate: number; bytesPerReading: number }> {
+/** Records per second from the first message into the flow to the last record at the subscriber. */
+async function deliveryRate(url: string, count: number, flow: object[], ready: () => boolean, entry: string): Promise<{ rate: number; bytesPerReading: number }> {
   const sub = await meteredSubscriber(url, true);
-  await deployUplink(url, extra, undefined, flow);
-  await waitFor(() => (node('cloud') as unknown as { connection: { connected: boolean } }).connection.connected, 'the uplink connected');
-  const up = node('up');
+  await deployUplink(url, {}, undefined, flow);
+  await waitFor(ready, 'connected to the broker');
   const t0 = performance.now();
-  for (let i = 0; i < count; i++) up.receive({ topic: TOPIC, payload: reading(i) });
-  await waitFor(() => sub.records >= count, `${count} records through edge-uplink`, 180_000);
+  await feed(node(entry), count);
+  await waitFor(() => sub.records >= count, `${count} records at the subscriber`, 180_000);
   const rate = count / ((sub.last - t0) / 1000);
   const bytesPerReading = sub.bytes / sub.records;
   await sub.client.endAsync();
   return { rate, bytesPerReading };
 }
 
-/** A backlog stored while the broker was away, then drained: records per second at the subscriber. */
+const uplinkConnected = () => (node('cloud') as unknown as { connection: { connected: boolean } }).connection.connected;
+const uplinkRate = (url: string, count: number, extra: object = {}, flow = uplinkDef(url, extra)) => deliveryRate(url, count, flow, uplinkConnected, 'up');
+
+/** Core Node-RED: join (500 per array, or what came within 50 ms) into mqtt out at QoS 1, as a user would wire it. */
+function coreBatchedDef(url: string): object[] {
+  const port = new URL(url).port;
+  return [
+    { id: 'core-broker', type: 'mqtt-broker', broker: '127.0.0.1', port, clientid: `bench-core-${files++}`, autoConnect: true, usetls: false,
+      protocolVersion: '4', keepalive: '60', cleansession: true },
+    { id: 'join', type: 'join', mode: 'custom', build: 'array', property: 'payload', propertyType: 'msg', key: 'topic', joiner: '\\n',
+      joinerType: 'str', accumulate: false, timeout: '0.05', count: String(BATCH), reduceRight: false, wires: [['pub']] },
+    { id: 'pub', type: 'mqtt out', broker: 'core-broker', topic: `cloud/${TOPIC}`, qos: '1', retain: 'false', wires: [] },
+  ];
+}
+const coreRate = (url: string, count: number) => deliveryRate(url, count, coreBatchedDef(url), () => (node('core-broker') as unknown as { connected: boolean }).connected, 'join');
+
+/** A backlog stored while the broker was away, then drained: records per second at the subscriber, first to last. */
 async function drainRate(mosquitto: Mosquitto, count: number): Promise<number> {
   const url = `mqtt://127.0.0.1:${mosquitto.port}`;
   await mosquitto.stop();
   await deployUplink(url, { durability: 'os' });
   const up = node('up');
-  for (let i = 0; i < count; i++) up.receive({ topic: TOPIC, payload: reading(i) });
+  await feed(up, count);
   await waitFor(async () => (await uplinkStats()).queued >= count, 'the backlog stored', 120_000);
+  return drained(mosquitto, count);
+}
+
+/** The same batches held by mqtt.js's offline queue (in memory: gone with a restart) while the broker is away. */
+async function offlineQueueDrainRate(mosquitto: Mosquitto, count: number): Promise<number> {
+  const url = `mqtt://127.0.0.1:${mosquitto.port}`;
+  await mosquitto.stop();
+  const pub = mqtt.connect(url, { clientId: `bench-offline-${files++}`, reconnectPeriod: 500 });
+  for (let i = 0; i < count; i += BATCH) {
+    const batch = Array.from({ length: Math.min(BATCH, count - i) }, (_, k) => reading(i + k));
+    pub.publish(`cloud/${TOPIC}`, JSON.stringify(batch), { qos: 1 });
+  }
+  const rate = await drained(mosquitto, count);
+  await pub.endAsync();
+  return rate;
+}
+
+async function drained(mosquitto: Mosquitto, count: number): Promise<number> {
   await mosquitto.start();
-  const sub = await meteredSubscriber(url, true);
+  const sub = await meteredSubscriber(`mqtt://127.0.0.1:${mosquitto.port}`, true);
   await waitFor(() => sub.records >= count, 'the backlog drained', 180_000);
   const rate = (sub.records - 1) / ((sub.last - sub.first) / 1000);
   await sub.client.endAsync();
@@ -204,58 +257,22 @@ function rssChild(file: string, backlog: number): Promise<number> {
 
 export async function benchUplink(): Promise<Figure[]> {
   const figures: Figure[] = [];
-  // accepted per second, per durability mode
-  const modes = [
-    { mode: 'fsync', count: 2_000, raw: () => rawInsertRate('FULL', 1, 2_000) },
-    { mode: 'group', count: 50_000, raw: () => rawInsertRate('FULL', 100, 50_000) },
-    { mode: 'os', count: 50_000, raw: () => rawInsertRate('OFF', 1, 50_000) },
-  ];
-  for (const m of modes) {
-    const ours: number[] = [];
-    const base: number[] = [];
-    for (let r = 0; r < 3; r++) {
-      base.push(m.raw());
-      ours.push(await acceptRate(m.mode, m.count));
-    }
-    figures.push(figure(`uplink_accept_${m.mode}_msgs_per_s`, median(ours), 'msgs/s', median(base),
-      `raw better-sqlite3 inserts, WAL, ${m.mode === 'os' ? 'synchronous OFF' : 'synchronous FULL'}, ${m.mode === 'group' ? '100 rows' : 'one row'} per transaction`));
-  }
-
-  const mosquitto = new Mosquitto(['max_queued_messages 0', 'max_inflight_messages 0']);
-  await mosquitto.start();
-  const url = `mqtt://127.0.0.1:${mosquitto.port}`;
   try {
-    const ours: number[] = [];
-    const base: number[] = [];
-    let perMessageBytes = 0;
-    let batchedBytes = 0;
-    for (let r = 0; r < 3; r++) {
-      const b = await perMessageRate(url, 20_000);
-      base.push(b.rate);
-      perMessageBytes = b.bytesPerReading;
-      ours.push((await uplinkRate(url, 20_000)).rate);
+    // accepted per second, per durability mode
+    const modes = [
+      { mode: 'fsync', count: 2_000, raw: () => rawInsertRate('FULL', 1, 2_000) },
+      { mode: 'group', count: 50_000, raw: () => rawInsertRate('FULL', 100, 50_000) },
+      { mode: 'os', count: 50_000, raw: () => rawInsertRate('OFF', 1, 50_000) },
+    ];
+    for (const m of modes) {
+      const r = await sideBySide(() => acceptRate(m.mode, m.count), async () => m.raw(), 3);
+      figures.push(figure(`uplink_accept_${m.mode}_msgs_per_s`, r.ours, 'msgs/s', r.theirs,
+        `raw better-sqlite3 inserts, WAL, ${m.mode === 'os' ? 'synchronous OFF' : 'synchronous FULL'}, ${m.mode === 'group' ? '100 rows' : 'one row'} per transaction`));
     }
-    figures.push(figure('uplink_delivered_msgs_per_s', median(ours), 'msgs/s', median(base), 'one mqtt.js publish per message at QoS 1 (core mqtt out style), same broker'));
-    batchedBytes = (await uplinkRate(url, 20_000, { gzip: true, maxRecords: '100', batchWait: '1000' })).bytesPerReading;
-    figures.push(figure('uplink_wire_bytes_per_reading', batchedBytes, 'bytes', perMessageBytes, 'one JSON publish per reading (QoS 1)'));
-    // what a user gets without reading the manual: group commit, batches of 100, gzip
-    const palette: number[] = [];
-    let paletteBytes = 0;
-    for (let r = 0; r < 3; r++) {
-      const d = await uplinkRate(url, 20_000, {}, paletteUplinkDef(url));
-      palette.push(d.rate);
-      paletteBytes = d.bytesPerReading;
-    }
-    figures.push(figure('uplink_defaults_delivered_msgs_per_s', median(palette), 'msgs/s', median(base), 'core mqtt out style (one publish per message, QoS 1); edge-uplink with its defaults'));
-    figures.push(figure('uplink_defaults_wire_bytes_per_reading', paletteBytes, 'bytes', perMessageBytes, 'one JSON publish per reading (QoS 1); edge-uplink with its defaults'));
-    const drains: number[] = [];
-    for (let r = 0; r < 2; r++) drains.push(await drainRate(mosquitto, 100_000));
-    figures.push(figure('uplink_backlog_drain_msgs_per_s', median(drains), 'msgs/s', median(base), 'one mqtt.js publish per message at QoS 1, live'));
+    await deliveryFigures(figures);
   } finally {
     await deploy([]);
-    await mosquitto.dispose();
   }
-
   const empty: number[] = [];
   const full: number[] = [];
   for (let r = 0; r < 3; r++) {
@@ -263,6 +280,44 @@ export async function benchUplink(): Promise<Figure[]> {
     full.push(await rssChild(path.join(dir, 'million.db'), 1_000_000));
   }
   figures.push(figure('uplink_rss_million_queued_mib', median(full), 'MiB', median(empty), 'the same process and traffic with an empty queue'));
-  fs.rmSync(dir, { recursive: true, force: true });
   return figures;
+}
+
+async function deliveryFigures(figures: Figure[]): Promise<void> {
+  const mosquitto = new Mosquitto(['max_queued_messages 0', 'max_inflight_messages 0']);
+  await mosquitto.start();
+  const url = `mqtt://127.0.0.1:${mosquitto.port}`;
+  const COUNT = 20_000;
+  const batched = { maxRecords: String(BATCH), batchWait: '50' };
+  try {
+    const core = 'core join (500 or 50 ms) into mqtt out, QoS 1, same broker and burst (nothing kept on disk)';
+    const os = await sideBySide(async () => (await uplinkRate(url, COUNT, { ...batched, durability: 'os' })).rate, async () => (await coreRate(url, COUNT)).rate, 3);
+    figures.push(figure('uplink_os_buffered_delivered_msgs_per_s', os.ours, 'msgs/s', os.theirs, core));
+    const group = await sideBySide(async () => (await uplinkRate(url, COUNT, { ...batched, durability: 'group' })).rate, async () => (await coreRate(url, COUNT)).rate, 3);
+    figures.push(figure('uplink_group_commit_delivered_msgs_per_s', group.ours, 'msgs/s', group.theirs, `${core}; ours flushes each group to disk`));
+    let perMessageBytes = 0;
+    const single = await sideBySide(async () => (await uplinkRate(url, COUNT, batched)).rate, async () => {
+      const b = await perMessageRate(url, COUNT);
+      perMessageBytes = b.bytesPerReading;
+      return b.rate;
+    }, 3);
+    figures.push(figure('uplink_delivered_vs_one_publish_per_message_msgs_per_s', single.ours, 'msgs/s', single.theirs, 'one mqtt.js publish per message at QoS 1 (a flow ending in mqtt out alone)'));
+    // what a user gets without reading the manual
+    const palette = await sideBySide(async () => (await uplinkRate(url, COUNT, {}, paletteUplinkDef(url))).rate, async () => (await perMessageRate(url, COUNT)).rate, 3);
+    figures.push(figure('uplink_defaults_delivered_msgs_per_s', palette.ours, 'msgs/s', palette.theirs, 'one mqtt.js publish per message at QoS 1; edge-uplink with its defaults'));
+
+    // bytes: counted from the packets the subscriber receives
+    const perReading = 'one JSON publish per reading (QoS 1)';
+    figures.push(figure('uplink_defaults_wire_bytes_per_reading', (await uplinkRate(url, 5_000, {}, paletteUplinkDef(url))).bytesPerReading, 'bytes', perMessageBytes, perReading, 'computed'));
+    for (const [name, extra] of [['json', { format: 'json', gzip: false }], ['ndjson', { format: 'ndjson', gzip: false }], ['json_gzip', { format: 'json', gzip: true }], ['ndjson_gzip', { format: 'ndjson', gzip: true }]] as const) {
+      const b = await uplinkRate(url, 5_000, { ...extra, maxRecords: '100', batchWait: '1000' });
+      figures.push(figure(`uplink_wire_bytes_per_reading_${name}_100_per_publish`, b.bytesPerReading, 'bytes', perMessageBytes, perReading, 'computed'));
+    }
+
+    const drain = await sideBySide(() => drainRate(mosquitto, 100_000), () => offlineQueueDrainRate(mosquitto, 100_000), 1);
+    figures.push(figure('uplink_backlog_drain_msgs_per_s', drain.ours, 'msgs/s', drain.theirs, "mqtt.js's in-memory offline queue draining the same records in batches of 500 (core mqtt out keeps none)"));
+  } finally {
+    await deploy([]);
+    await mosquitto.dispose();
+  }
 }

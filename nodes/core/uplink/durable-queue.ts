@@ -236,7 +236,8 @@ export class DurableQueue {
       oldest: db.prepare('SELECT id, bytes FROM records ORDER BY id LIMIT ?'),
       oldestTs: db.prepare('SELECT ts FROM records ORDER BY id LIMIT 1'),
       remove: db.prepare('DELETE FROM records WHERE id = ?'),
-      bytesOf: db.prepare('SELECT bytes FROM records WHERE id = ?'),
+      rangeTotals: db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM records WHERE id BETWEEN ? AND ?'),
+      removeRange: db.prepare('DELETE FROM records WHERE id BETWEEN ? AND ?'),
       expired: db.prepare('SELECT id, bytes FROM records WHERE enqueued < ? ORDER BY id LIMIT 10000'),
       putMeta: put,
     };
@@ -526,11 +527,19 @@ export class DurableQueue {
   private removeCounted(ids: number[], counter: Counter): number {
     let bytes = 0;
     this.write(() => {
-      // bytes are looked up so the running total stays exact
-      const rows = ids.map((id) => ({ id, bytes: (this.st.bytesOf.get(id) as { bytes: number } | undefined)?.bytes ?? 0 }));
-      const before = this.count;
-      bytes = this.removeIds(rows);
-      this.bump(counter, before - this.count);
+      // a publish carries runs of consecutive ids: each run is counted and deleted by range, two statements a run
+      // instead of two a record (the running totals stay exact: they are what the range held)
+      let removed = 0;
+      for (const [from, to] of idRuns(ids)) {
+        const held = this.st.rangeTotals.get(from, to) as { n: number; b: number };
+        if (held.n === 0) continue;
+        this.st.removeRange.run(from, to);
+        removed += held.n;
+        bytes += held.b;
+      }
+      this.count -= removed;
+      this.bytes -= bytes;
+      this.bump(counter, removed);
       this.saveCounters();
     });
     for (const id of ids) this.inFlight.delete(id);
@@ -620,4 +629,16 @@ export class DurableQueue {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/** Ids as runs of consecutive numbers, [first, last] each, in ascending order. */
+export function idRuns(ids: readonly number[]): Array<[number, number]> {
+  const sorted = [...ids].sort((a, b) => a - b);
+  const runs: Array<[number, number]> = [];
+  for (const id of sorted) {
+    const last = runs[runs.length - 1];
+    if (last && id <= last[1] + 1) last[1] = Math.max(last[1], id);
+    else runs.push([id, id]);
+  }
+  return runs;
 }

@@ -46,6 +46,14 @@ export function envelope(epoch: string, r: StoredRecord): Envelope {
   return { id: `${epoch}:${r.id}`, seq: r.id, ts: r.ts, topic: r.topic, payload: JSON.parse(r.body) };
 }
 
+/**
+ * The envelope as JSON text, written around the stored body as it is (the body is JSON already): the same text as
+ * JSON.stringify(envelope(epoch, r)), without parsing the body and encoding it again.
+ */
+export function envelopeText(epoch: string, r: StoredRecord): string {
+  return `{"id":${JSON.stringify(`${epoch}:${r.id}`)},"seq":${r.id},"ts":${r.ts},"topic":${JSON.stringify(r.topic)},"payload":${r.body}}`;
+}
+
 function encode(items: string[], o: BatchOptions): Buffer {
   const text = o.format === 'ndjson' ? `${items.join('\n')}\n` : `[${items.join(',')}]`;
   return o.gzip ? zlib.gzipSync(text) : Buffer.from(text);
@@ -92,7 +100,7 @@ export function planPublishes(records: StoredRecord[], epoch: string, target: (r
     let items: Item[] = [];
     let length = 0;
     for (const r of list) {
-      const text = JSON.stringify(envelope(epoch, r));
+      const text = envelopeText(epoch, r);
       const bytes = Buffer.byteLength(text);
       // gzip decides at emit; plain sizes are known now
       const over = !o.gzip && joinedBytes(items.length + 1, length + bytes, o.format) > o.maxPacketBytes;

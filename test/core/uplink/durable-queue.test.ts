@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DropEvent, DurableQueue, EnqueueResult, FullPolicy, NewRecord, QueueFullError, QueueOptions } from '../../../nodes/core/uplink/durable-queue';
+import { DropEvent, DurableQueue, EnqueueResult, FullPolicy, idRuns, NewRecord, QueueFullError, QueueOptions } from '../../../nodes/core/uplink/durable-queue';
 import { seededRandom } from '../../../nodes/core/sensor/simulator';
 import { waitFor } from '../../../scripts/lib/net-util';
 
@@ -17,6 +17,12 @@ const rec = (topic: string, body: string, ts = 1): NewRecord => ({ topic, ts, bo
 interface ModelRecord { id: number; topic: string; bytes: number; enqueued: number; inFlight: boolean }
 
 describe('core: durable queue (SQLite)', () => {
+  it('groups acknowledged ids into runs of consecutive ids, in any order, duplicates included', () => {
+    assert.deepEqual(idRuns([]), []);
+    assert.deepEqual(idRuns([7]), [[7, 7]]);
+    assert.deepEqual(idRuns([5, 3, 4, 10, 12, 11, 11, 1]), [[1, 1], [3, 5], [10, 12]]);
+  });
+
   it('stores, pages oldest first in order per topic, acks and releases', () => {
     const q = new DurableQueue(fresh(), options());
     q.enqueue([rec('a', '1'), rec('b', '2'), rec('a', '3'), rec('b', '4'), rec('a', '5')]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { StoredRecord } from '../../../nodes/core/uplink/durable-queue';
-import { BatchOptions, decodePublish, filterFields, planPublishes, TokenBucket } from '../../../nodes/core/uplink/uplink-batch';
+import { BatchOptions, decodePublish, envelope, envelopeText, filterFields, planPublishes, TokenBucket } from '../../../nodes/core/uplink/uplink-batch';
 import { seededRandom } from '../../../nodes/core/sensor/simulator';
 
 const record = (id: number, topic: string, payload: unknown): StoredRecord => {
@@ -10,6 +10,18 @@ const record = (id: number, topic: string, payload: unknown): StoredRecord => {
 const opts = (o: Partial<BatchOptions> = {}): BatchOptions => ({ maxRecords: 100, maxPacketBytes: 100_000, format: 'json', gzip: false, ...o });
 
 describe('core: uplink batches', () => {
+  it('writes an envelope around the stored body as JSON.stringify of the envelope would', () => {
+    const records = [
+      { id: 1, ts: 1_700_000_000_000, enqueued: 0, bytes: 0, topic: 'plant1/pump7', body: JSON.stringify({ value: 61.2, unit: '°C', nested: { a: [1, 2, null] } }) },
+      { id: 2 ** 40, ts: 1.5, enqueued: 0, bytes: 0, topic: 'quote"back\\slash/\u2028/ü', body: JSON.stringify('text with "quotes"') },
+      { id: 3, ts: -1, enqueued: 0, bytes: 0, topic: '', body: 'null' },
+    ];
+    for (const r of records) {
+      assert.equal(envelopeText('e7', r), JSON.stringify(envelope('e7', r)));
+      assert.deepEqual(JSON.parse(envelopeText('e7', r)), envelope('e7', r));
+    }
+  });
+
   it('puts many records in one publish per topic, in order, in envelopes the cloud can de-duplicate', () => {
     const records = [record(1, 'a', 1), record(2, 'b', { x: 2 }), record(3, 'a', 3), record(4, 'a', 4)];
     const plan = planPublishes(records, 'E', (r) => `cloud/${r.topic}`, opts());
