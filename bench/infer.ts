@@ -176,7 +176,7 @@ export async function benchInfer(): Promise<Figure[]> {
     const afterOne = rssMb();
     for (let v = 3; v <= 201; v++) await swapTo(v);
     const after200 = rssMb();
-    figures.push(figure('infer_rss_mb_after_200_hot_swaps', after200, 'MB', afterOne, 'RSS after the first hot swap'));
+    figures.push(figure('infer_rss_mb_after_200_hot_swaps', after200, 'MB', afterOne, 'RSS after the first hot swap', 'measured'));
   } finally {
     clearInterval(probe);
   }
@@ -188,13 +188,13 @@ export async function benchInfer(): Promise<Figure[]> {
     const original = report[0];
     for (const v of report.slice(1)) {
       const tag = `${name}_${v.label.replace(/[^a-z0-9]+/gi, '-')}`;
-      figures.push(figure(`compress_bytes_${tag}`, v.bytes, 'bytes', original.bytes, 'original model'));
-      figures.push(figure(`compress_gzip_bytes_${tag}`, v.gzipBytes, 'bytes', original.gzipBytes, 'original model, gzipped'));
+      figures.push(figure(`compress_bytes_${tag}`, v.bytes, 'bytes', original.bytes, 'original model', 'computed'));
+      figures.push(figure(`compress_gzip_bytes_${tag}`, v.gzipBytes, 'bytes', original.gzipBytes, 'original model, gzipped', 'computed'));
       figures.push(figure(`compress_p50_ms_${tag}`, v.p50Ms, 'ms', original.p50Ms, 'original model, same inputs, interleaved'));
-      figures.push(figure(`compress_agreement_${tag}`, v.agreement, 'share', 1, 'the original model\'s decisions'));
+      figures.push(figure(`compress_agreement_${tag}`, v.agreement, 'share', 1, 'the original model\'s decisions', 'computed'));
       const quality = v.accuracy ?? v.detectionRate!;
       figures.push(figure(`compress_${v.accuracy !== undefined ? 'accuracy' : 'detection'}_${tag}`, quality, 'share',
-        original.accuracy ?? original.detectionRate!, 'original model on the same held-out set'));
+        original.accuracy ?? original.detectionRate!, 'original model on the same held-out set', 'computed'));
     }
   }
   return figures;

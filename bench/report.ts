@@ -7,8 +7,8 @@ export interface Figure {
   /** what the baseline is */
   baselineName: string;
   ratio: number;
-  /** timed, or computed from sizes and counts (the same on every machine) */
-  kind: 'timed' | 'computed';
+  /** timed; measured (memory); or computed from sizes, counts and decisions (the same on every machine) */
+  kind: 'timed' | 'measured' | 'computed';
 }
 
 export function figure(bench: string, value: number, unit: string, baseline: number, baselineName: string, kind: Figure['kind'] = 'timed'): Figure {

@@ -107,7 +107,7 @@ export async function benchUpdate(): Promise<Figure[]> {
     const unchanged = registry.log[registry.log.length - 1];
     if (unchanged.status !== 304) throw new Error(`expected a 304, got ${unchanged.status}`);
     figures.push(figure('update_unchanged_poll_bytes', unchanged.wireIn + unchanged.wireOut, 'bytes', full.wireIn + full.wireOut,
-      'the same poll fetching the manifest (request and response on the wire)'));
+      'the same poll fetching the manifest (request and response on the wire)', 'computed'));
   } finally {
     await deploy([]);
     await registry.stop();

@@ -20,9 +20,9 @@ interface InferDef extends NodeDef, InferSettings {
 }
 
 export = function register(RED: NodeAPI): void {
-  // one pool per runtime: nodes on the same model share its session
+  // one pool per runtime: nodes on the same model share its session, and an updater hands over the one it checked
   const settings = RED.settings as unknown as { edgeIntelligenceIdleSessions?: number };
-  const pool = new SessionPool(settings.edgeIntelligenceIdleSessions ?? 4);
+  const pool = SessionPool.shared(settings.edgeIntelligenceIdleSessions ?? 4);
 
   function EdgeInfer(this: Node, def: InferDef): void {
     RED.nodes.createNode(this, def);

@@ -13,6 +13,7 @@ import { MqttBrokerHandle } from '../core/connections/config-handles';
 import { StateSettings, stateDir } from '../core/shared/state-dir';
 import { ModelHandle } from '../core/models/model-binding';
 import { ModelUpdater, UpdateReport } from '../core/updates/model-updater';
+import { SessionPool } from '../core/inference/session-pool';
 import { packageVersion } from '../core/shared/package-info';
 import { parseTrustedKeys } from '../core/updates/update-manifest';
 import { UpdateFeed } from '../core/updates/update-feed';
@@ -79,7 +80,7 @@ export = function register(RED: NodeAPI): void {
 
     const store = handle!.store!;
     const updater = new ModelUpdater({
-      store, model: handle!.name, keys: trusted.keys, requireSignature: o.requireSignature, maxBytes: o.maxBytes, idleTimeoutMs: o.timeoutMs,
+      store, sessions: SessionPool.shared(), model: handle!.name, keys: trusted.keys, requireSignature: o.requireSignature, maxBytes: o.maxBytes, idleTimeoutMs: o.timeoutMs,
       attempts: 5, probationRuns: o.probationRuns, keep: o.keep,
       stateFile: path.join(own, `${node.id}.json`), tempDir: path.join(own, 'downloads'), packageVersion: packageVersion(),
     });

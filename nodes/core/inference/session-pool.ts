@@ -71,11 +71,24 @@ interface Live {
   refs: number;
 }
 
-export class SessionPool {
+/** What keeps a checked session for its first acquire (an updater's health check hands its session over). */
+export interface SessionKeeper {
+  park(loaded: LoadedSession): void;
+}
+
+let runtimePool: SessionPool | undefined;
+
+export class SessionPool implements SessionKeeper {
   private readonly live = new Map<string, Live>();
   private readonly idle: LRUCache<string, LoadedSession>;
-  /** counters for the benchmark and the status: sessions created and released */
-  readonly stats = { created: 0, released: 0, shared: 0 };
+  /** counters for the benchmark and the status: sessions created, released, shared, and taken over from a check */
+  readonly stats = { created: 0, released: 0, shared: 0, adopted: 0 };
+
+  /** The runtime's pool: every inference node and updater in this process (the first caller sets its size). */
+  static shared(maxIdle = 4): SessionPool {
+    runtimePool ??= new SessionPool(maxIdle);
+    return runtimePool;
+  }
 
   constructor(maxIdle = 4) {
     this.idle = new LRUCache<string, LoadedSession>({
@@ -136,6 +149,17 @@ export class SessionPool {
         this.idle.set(key, loaded);
       },
     };
+  }
+
+  /**
+   * A session loaded outside the pool (a new version's health check) is parked for its first acquire, so the
+   * version serves from the session that passed the check instead of loading the file again. One already held
+   * under its key is kept, and this one released.
+   */
+  park(loaded: LoadedSession): void {
+    if (this.live.has(loaded.key) || this.idle.has(loaded.key)) return this.releaseSession(loaded);
+    this.stats.adopted++;
+    this.idle.set(loaded.key, loaded);
   }
 
   /** Sessions loaded now (in use or parked). */

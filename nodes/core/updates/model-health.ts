@@ -6,7 +6,7 @@
 import { TensorInfo } from '../models/model-manifest';
 import { fromOrt, toOrt } from '../inference/inference-engine';
 import { mapInput } from '../inference/tensor-map';
-import { LoadedSession, loadSession } from '../inference/session-pool';
+import { LoadedSession, loadSession, SessionKeeper } from '../inference/session-pool';
 import { UpdateManifest } from './update-manifest';
 
 export class HealthError extends Error {}
@@ -33,7 +33,7 @@ function compareSignature(what: string, declared: TensorInfo[] | undefined, actu
 
 /** Resolves when the model (its bytes, already checked against the manifest's sha256) is fit to serve; throws a
  * HealthError saying why not. */
-export async function healthCheck(bytes: Buffer, m: UpdateManifest): Promise<{ samples: number }> {
+export async function healthCheck(bytes: Buffer, m: UpdateManifest, keeper?: SessionKeeper): Promise<{ samples: number }> {
   let loaded: LoadedSession;
   try {
     loaded = await loadSession(`${m.name} ${m.version}`, bytes, m.sha256, { threads: 1 });
@@ -41,6 +41,7 @@ export async function healthCheck(bytes: Buffer, m: UpdateManifest): Promise<{ s
     throw new HealthError((err as Error).message);
   }
   const { session, inputs, outputs } = loaded;
+  let kept = false;
   try {
     compareSignature('input', m.inputs, inputs);
     compareSignature('output', m.outputs, outputs);
@@ -72,8 +73,13 @@ export async function healthCheck(bytes: Buffer, m: UpdateManifest): Promise<{ s
         }
       }
     }
+    // the session that passed is the one that will serve: handed over, not loaded again
+    if (keeper) {
+      keeper.park(loaded);
+      kept = true;
+    }
     return { samples: samples.length };
   } finally {
-    await session.release().catch(() => undefined);
+    if (!kept) await session.release().catch(() => undefined);
   }
 }

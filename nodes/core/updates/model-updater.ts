@@ -21,6 +21,7 @@ import { ModelStore, sha256Hex } from '../models/model-store';
 import { download } from './update-fetch';
 import { resolveArtifact, SignedManifest, UpdateManifest, UpdateRefused, verifyArtifact, verifyManifest } from './update-manifest';
 import { healthCheck, HealthError } from './model-health';
+import type { SessionKeeper } from '../inference/session-pool';
 
 /** `serving`: what the store serves when an updater starts, before any check (its node's first report) */
 export type UpdateState = 'serving' | 'up-to-date' | 'held' | 'downloading' | 'verifying' | 'health-check' | 'active' | 'confirmed'
@@ -49,6 +50,8 @@ export type UpdateStep = 'downloaded' | 'verified' | 'installed' | 'activated';
 
 export interface UpdaterOptions {
   store: ModelStore;
+  /** where the session that passed the health check goes, so the new version serves from it */
+  sessions?: SessionKeeper;
   model: string;
   keys: Map<string, KeyObject>;
   requireSignature: boolean;
@@ -175,7 +178,7 @@ export class ModelUpdater extends EventEmitter {
       this.report({ version: m.version, state: 'verifying' });
       verifyArtifact(m, bytes.length, sha256Hex(bytes));
       this.report({ version: m.version, state: 'health-check' });
-      await healthCheck(bytes, m);
+      await healthCheck(bytes, m, this.o.sessions);
       // a node closed meanwhile (a redeploy) leaves the store to its successor
       if (this.closed) throw new Error('the updater was closed');
       this.o.step?.('verified');

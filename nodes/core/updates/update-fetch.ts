@@ -89,7 +89,8 @@ export async function download(url: string, file: string, o: DownloadOptions): P
           fs.writeSync(fd, chunk);
           o.onProgress?.(received, total);
         }
-        fs.fsyncSync(fd);
+        // no flush: the file is read back at once, hashed and checked, and the store writes the version durably;
+        // a download cut by a power loss starts again
       } finally {
         fs.closeSync(fd);
       }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelStore, sha256Hex } from '../../../nodes/core/models/model-store';
 import { ModelUpdater, UpdateReport } from '../../../nodes/core/updates/model-updater';
+import { SessionPool } from '../../../nodes/core/inference/session-pool';
 import { download } from '../../../nodes/core/updates/update-fetch';
 import { canonicalJson, parseTrustedKeys, SignedManifest, signManifest, UpdateManifest, UpdateRefused, verifyArtifact, verifyManifest, VerifyOptions, resolveArtifact } from '../../../nodes/core/updates/update-manifest';
 import { HttpManifestSource } from '../../../nodes/core/updates/update-sources';
@@ -186,6 +187,27 @@ describe('core: model update downloads and the updater', function () {
     fs.writeFileSync(file, bytes);
     const r4 = await u.offer(v4, { url: `${server.url}/pump-anomaly/manifest.json` });
     assert.deepEqual([r4.state, r4.code], ['rejected', 'sha256-mismatch']);
+    u.close();
+  });
+
+  it('the new version serves from the session its health check loaded; a refused one leaves none behind', async () => {
+    const store = new ModelStore(tempDir());
+    const pool = new SessionPool(2);
+    const row = [2, 60, 3, 1450, 0.2, 0.5, 0.05, 5];
+    const expected = await score(model('pump-anomaly').onnx, row);
+    const { u } = updater(store, { sessions: pool });
+    assert.equal((await u.offer(publish('2', model('pump-anomaly').onnx, [{ input: row, expected: { score: expected } }]), { url: `${server.url}/pump-anomaly/manifest.json` })).state, 'active');
+    assert.deepEqual([pool.stats.adopted, pool.size], [1, 1]);
+    const active = store.active('pump-anomaly')!;
+    const lease = await pool.acquire(active.file, active.manifest.sha256, { threads: 1 });
+    assert.deepEqual([pool.stats.created, pool.stats.adopted], [0, 1], 'no second session for the version');
+    const out = await lease.loaded.session.run({ features: new ort.Tensor('float32', Float32Array.from(row.map((v, j) => v * active.manifest.preprocessing!.scale[j] + active.manifest.preprocessing!.offset[j])), [1, 8]) });
+    assert.ok(Math.abs((out.score.data as Float32Array)[0] - expected[0]) < 1e-5);
+    lease.release();
+    const wrong = publish('3', model('pump-anomaly').onnx, [{ input: row, expected: { score: [expected[0] + 1] } }]);
+    assert.equal((await u.offer(wrong, { url: `${server.url}/pump-anomaly/manifest.json` })).state, 'rejected');
+    assert.deepEqual([pool.stats.adopted, pool.size], [1, 1], 'the refused version\'s session was released, not parked');
+    pool.clearIdle();
     u.close();
   });
 
