@@ -7,7 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import { Decision, Quality, RejectReason, StreamFilter } from '../core/streams/filter';
 import { fieldValue, filterValue } from '../core/streams/value-filter';
 import { FilterDefinition, filterSettings } from '../core/streams/filter-settings';
-import { StreamTable } from '../core/shared/stream-table';
+import { StreamTable, TouchedStreams } from '../core/shared/stream-table';
 import { getPath, parsePath, streamKey } from '../core/shared/message';
 import { KeyedError } from '../core/shared/errors';
 import { formatValue, shortText } from '../core/shared/status';
@@ -79,21 +79,10 @@ export = function register(RED: NodeAPI): void {
     /** What the clock repeats: a copy taken before the message goes on (a node after this one may change it). */
     const templateOf = (m: Record<string, unknown>) => (clocked ? RED.util.cloneMessage(m as unknown as NodeMessage) as unknown as Record<string, unknown> : undefined);
 
-    // the streams the message in hand touched, each looked up once; kept across messages so that none allocates
+    // the streams of the message in hand
     let streamKeyNow = '';
-    let touched = 0;
-    const touchedFields: Array<string | undefined> = [];
-    const touchedStreams: Stream[] = [];
-    function filterFor(field: string | undefined): StreamFilter {
-      const stream = streams.get(fieldKey(streamKeyNow, field));
-      touchedFields[touched] = field;
-      touchedStreams[touched++] = stream;
-      return stream.filter;
-    }
-    function touchedStream(field: string | undefined): Stream | undefined {
-      for (let i = 0; i < touched; i++) if (touchedFields[i] === field) return touchedStreams[i];
-      return undefined;
-    }
+    const touched = new TouchedStreams(streams);
+    const filterFor = (field: string | undefined): StreamFilter => touched.get(fieldKey(streamKeyNow, field), field).filter;
     // only heartbeats and rate limits read the time
     const needsClock = options.heartbeatMs > 0 || options.rate !== 'none';
     const rejectionsRead = outputWired(def, 1);
@@ -107,12 +96,12 @@ export = function register(RED: NodeAPI): void {
       const keyed = streamKey(getPath(m, keyPath));
       if (typeof keyed !== 'string') return kit.fail(done, new KeyedError('key', { key, value: keyed.refused }), 'status.badInput');
       streamKeyNow = keyed;
-      touched = 0;
+      touched.reset();
       const outcome = filterValue(getPath(m, valuePath), m.quality as Quality | undefined, needsClock ? Date.now() : 0, filterFor, settings.maxStreams);
-      if (outcome.kind === 'single') return onDecision(m, touchedStream(undefined), outcome.decision, send, done);
+      if (outcome.kind === 'single') return onDecision(m, touched.find(undefined), outcome.decision, send, done);
       // what passed or waits for the clock is what a heartbeat or the end of a rate interval repeats
       const kept = outcome.sent.length + outcome.held.length ? templateOf(m) : undefined;
-      for (const field of [...outcome.sent, ...outcome.held]) Object.assign(touchedStream(field)!, { template: kept, field });
+      for (const field of [...outcome.sent, ...outcome.held]) Object.assign(touched.find(field)!, { template: kept, field });
       for (const r of outcome.rejected) onRejected(m, r, send, r.field);
       if (outcome.passed) {
         send([output(m, outcome.passed, outcome.quality), null]);

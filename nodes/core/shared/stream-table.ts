@@ -62,3 +62,35 @@ export class StreamTable<T> {
     return [...this.entries.entries()];
   }
 }
+
+/**
+ * The streams one message touched, each looked up once: a message's fields are filtered one by one, then the ones
+ * that passed or wait for the clock are found again. Kept across messages, so that a message allocates nothing.
+ */
+export class TouchedStreams<T> {
+  private count = 0;
+  private readonly fields: Array<string | undefined> = [];
+  private readonly states: T[] = [];
+
+  constructor(private readonly table: StreamTable<T>) {}
+
+  /** A new message: nothing touched yet. */
+  reset(): void {
+    this.count = 0;
+  }
+
+  /** The state of stream `key` (created on first use), remembered as the message's `field`. */
+  get(key: string, field: string | undefined): T {
+    const state = this.table.get(key);
+    this.fields[this.count] = field;
+    this.states[this.count++] = state;
+    return state;
+  }
+
+  /** The state the message's `field` touched, if it touched one. */
+  find(field: string | undefined): T | undefined {
+    for (let i = 0; i < this.count; i++) if (this.fields[i] === field) return this.states[i];
+    return undefined;
+  }
+}
+

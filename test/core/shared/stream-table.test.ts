@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { StreamTable } from '../../../nodes/core/shared/stream-table';
+import { StreamTable, TouchedStreams } from '../../../nodes/core/shared/stream-table';
 import { seededRandom } from '../../../nodes/core/sensor/simulator';
 
 describe('core: stream table', () => {
@@ -55,4 +55,20 @@ describe('core: stream table', () => {
     }
     assert.deepEqual(table.keys(), order);
   });
+
+  it('remembers the streams one message touched, by field, until the next message', () => {
+    let made = 0;
+    const table = new StreamTable<{ n: number }>(10, () => ({ n: made++ }));
+    const touched = new TouchedStreams(table);
+    const a = touched.get('pump/a', 'a');
+    const whole = touched.get('pump', undefined);
+    assert.equal(touched.find('a'), a);
+    assert.equal(touched.find(undefined), whole);
+    assert.equal(touched.find('b'), undefined);
+    touched.reset();
+    assert.equal(touched.find('a'), undefined, 'a new message has touched nothing');
+    assert.equal(touched.get('pump/a', 'a'), a, 'the table keeps the stream');
+    assert.equal(made, 2);
+  });
 });
+
