@@ -1,7 +1,6 @@
 /**
  * The uplink's store-and-forward queue: every record is in SQLite (WAL) before it counts as accepted, and leaves
- * only when the broker acknowledged it. Memory holds what is in flight and a bounded tail of the newest records
- * (a sender that keeps up pages those without reading them back); the backlog is paged from disk.
+ * only when the broker acknowledged it. Memory holds only what is in flight; the backlog is paged from disk.
  *
  * Durability modes (SQLite's synchronous setting and when commits happen):
  *   fsync  every enqueue is its own transaction, flushed to disk before it returns: survives power loss.
@@ -43,8 +42,6 @@ export interface QueueOptions {
   reserveBytes?: number;
   /** how often taking the reserve back is tried while the disk is full (default 10 s) */
   reserveRetryMs?: number;
-  /** newest records also kept in memory, so a sender that keeps up does not read them back (default 10,000) */
-  tailRecords?: number;
 }
 
 export interface NewRecord {
@@ -203,13 +200,6 @@ export class DurableQueue {
   private readonly counters = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<Counter, number>;
   private readonly dirty = new Set<Counter>();
   private readonly st: Record<string, Database.Statement>;
-  /**
-   * The newest records as stored, in id order: every stored record with an id from `tailFrom` up is here. A sender
-   * that keeps up with the producers pages them from memory instead of reading them back from the disk; the rest
-   * of a backlog is paged from disk. At most `tailRecords` records (the oldest leave first).
-   */
-  private readonly tail = new Map<number, StoredRecord>();
-  private tailFrom = Infinity;
 
   constructor(readonly file: string, private readonly o: QueueOptions) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -308,17 +298,12 @@ export class DurableQueue {
     this.dirty.clear();
   }
 
-  /**
-   * A transaction whose in-memory totals and counters are put back when it fails (e.g. on a full disk); the tail is
-   * given up then (what it held is on disk, and paged from there).
-   */
+  /** A transaction whose in-memory totals and counters are put back when it fails (e.g. on a full disk). */
   private atomically(fn: () => void): void {
     const saved = { count: this.count, bytes: this.bytes, counters: { ...this.counters }, dirty: new Set(this.dirty) };
     try {
       this.db.transaction(fn)();
     } catch (err) {
-      this.tail.clear();
-      this.tailFrom = Infinity;
       this.count = saved.count;
       this.bytes = saved.bytes;
       Object.assign(this.counters, saved.counters);
@@ -358,33 +343,15 @@ export class DurableQueue {
   /** Stores records (within a transaction). */
   private insert(records: NewRecord[], sizes: number[], now: number): void {
     records.forEach((r, i) => {
-      const ts = Math.round(r.ts);
-      const id = Number(this.st.insert.run(r.topic, ts, now, sizes[i], r.body).lastInsertRowid);
+      this.st.insert.run(r.topic, Math.round(r.ts), now, sizes[i], r.body);
       this.count++;
       this.bytes += sizes[i];
-      // ids only grow: the newest record extends the tail (or starts it)
-      if (this.tail.size === 0) this.tailFrom = id;
-      this.tail.set(id, { id, topic: r.topic, ts, enqueued: now, bytes: sizes[i], body: r.body });
     });
-  }
-
-  /** Keeps the tail within its bound (outside transactions: what leaves it stays on disk). */
-  private trimTail(): void {
-    const max = this.o.tailRecords ?? 10_000;
-    if (this.tail.size <= max) return;
-    for (const id of this.tail.keys()) {
-      if (this.tail.size <= max) {
-        this.tailFrom = id;
-        return;
-      }
-      this.tail.delete(id);
-    }
   }
 
   private removeIds(rows: Array<{ id: number; bytes: number }>): number {
     let bytes = 0;
     for (const r of rows) {
-      this.tail.delete(r.id);
       if (this.st.remove.run(r.id).changes > 0) {
         bytes += r.bytes;
         this.count--;
@@ -440,7 +407,6 @@ export class DurableQueue {
       if (!isDiskFull(err)) throw err;
       this.storeOnFullDisk(records, now, result);
     }
-    this.trimTail();
     if (result.refused && this.o.onFull === 'reject') {
       const why = this.diskFullNow ? 'the disk is full' : `the buffer is full (${this.bytes} of ${this.o.maxBytes} bytes)`;
       throw new QueueFullError(`${why}: ${result.refused} record(s) refused`, result);
@@ -519,36 +485,18 @@ export class DurableQueue {
     return out;
   }
 
-  /**
-   * Adds to `out` the next records with after < id <= upTo, from disk below the tail and from the tail above it;
-   * returns the lane's new cursor.
-   */
+  /** Adds to `out` the next records with after < id <= upTo; returns the lane's new cursor. */
   private pageLane(after: number, upTo: number, limit: number, maxBytes: number, out: StoredRecord[]): number {
     let bytes = out.reduce((a, r) => a + r.bytes, 0);
     let cursor = after;
-    /** Takes a record unless it is already on its way; false once the page is full. */
-    const take = (r: StoredRecord): boolean => {
-      if (this.inFlight.has(r.id)) return true; // behind a released record: still on its way
-      if (out.length >= limit || (out.length > 0 && bytes + r.bytes > maxBytes)) return false;
+    if (out.length >= limit) return cursor;
+    for (const r of this.st.page.iterate(after, upTo, limit - out.length + this.inFlight.size) as Iterable<StoredRecord>) {
+      if (this.inFlight.has(r.id)) continue; // behind a released record: still on its way
+      if (out.length >= limit || (out.length > 0 && bytes + r.bytes > maxBytes)) break;
       out.push(r);
       this.inFlight.add(r.id);
       bytes += r.bytes;
       cursor = r.id;
-      return true;
-    };
-    if (out.length >= limit) return cursor;
-    const diskUpTo = Math.min(upTo, this.tailFrom - 1);
-    for (let from = after; from < diskUpTo && out.length < limit;) {
-      const want = limit - out.length + this.inFlight.size;
-      // all() at once: a row at a time through the iterator costs half as much again
-      const rows = this.st.page.all(from, diskUpTo, want) as StoredRecord[];
-      for (const r of rows) if (!take(r)) return cursor;
-      if (rows.length < want) break;
-      from = rows[rows.length - 1].id;
-    }
-    for (const r of this.tail.values()) {
-      if (r.id <= after) continue;
-      if (r.id > upTo || !take(r)) break;
     }
     return cursor;
   }
@@ -582,7 +530,6 @@ export class DurableQueue {
       // a publish carries runs of consecutive ids: each run is counted and deleted by range, two statements a run
       // instead of two a record (the running totals stay exact: they are what the range held)
       let removed = 0;
-      for (const id of ids) this.tail.delete(id);
       for (const [from, to] of idRuns(ids)) {
         const held = this.st.rangeTotals.get(from, to) as { n: number; b: number };
         if (held.n === 0) continue;

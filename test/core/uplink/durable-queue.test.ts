@@ -113,8 +113,7 @@ describe('core: durable queue (SQLite)', () => {
     for (let seed = 1; seed <= 40; seed++) {
       const random = seededRandom(seed);
       const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
-      // a tail of a few records: pages cross from disk to memory, and records leave the tail while queued
-      const o = options({ maxBytes: 200 + Math.floor(random() * 400), maxAgeMs: 5000, onFull: pick(['drop-oldest', 'drop-newest'] as FullPolicy[]), tailRecords: 1 + Math.floor(random() * 6) });
+      const o = options({ maxBytes: 200 + Math.floor(random() * 400), maxAgeMs: 5000, onFull: pick(['drop-oldest', 'drop-newest'] as FullPolicy[]) });
       const file = fresh();
       let q = new DurableQueue(file, o);
       const model: ModelRecord[] = [];
