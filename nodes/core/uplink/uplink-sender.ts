@@ -19,6 +19,9 @@ export function isRefusal(err: unknown): boolean {
   return err instanceof TopicError || (typeof code === 'number' && code >= 0x80);
 }
 
+/** How long a drain waits after the store failed before it tries again. */
+const STORE_RETRY_MS = 5000;
+
 export interface PublishLink {
   readonly connected: boolean;
   publish(topic: string, payload: Buffer, options: { qos: 1 | 2; retain: boolean; properties?: Record<string, unknown> }): Promise<void>;
@@ -124,6 +127,11 @@ export class UplinkSender extends EventEmitter {
           this.send(p.topic, p.payload, p.ids, p.plainBytes);
         }
       }
+    } catch (err) {
+      // the store could not be read or written (an I/O error, a database closed under it): reported, and tried
+      // again later; a drain runs from a timer, so a throw here would stop the whole gateway
+      this.emit('store-failed', err);
+      if (!this.stopped) this.timer ??= setTimeout(() => { this.timer = undefined; void this.drain(); }, STORE_RETRY_MS);
     } finally {
       this.draining = false;
     }

@@ -82,6 +82,7 @@ export class Uplink extends EventEmitter {
     this.sender = sender;
     sender.on('sent', () => this.emit('progress'));
     sender.on('drop', (e: DropEvent) => this.emit('drop', e));
+    sender.on('store-failed', (err: unknown) => this.emit('warning', new KeyedError('storeRead', { error: errorText(err) })));
     this.link.on('state', this.onLinkState);
     const { maxAgeMs } = this.o.queue;
     if (maxAgeMs > 0) this.ttlTimer = setInterval(() => this.expire(), Math.min(60_000, Math.max(1000, maxAgeMs / 10)));

@@ -53,6 +53,20 @@ describe('core: uplink sender', () => {
     queue.close();
   });
 
+  it('a store that fails under the drain is reported and tried again, never thrown out of the timer', async () => {
+    const { queue, link, sender } = setup();
+    queue.enqueue(records(5));
+    const failures: Error[] = [];
+    sender.on('store-failed', (err: Error) => failures.push(err));
+    // the database goes away under the sender (an I/O error would do the same): the page cannot be read
+    queue.close();
+    sender.kick();
+    await waitFor(() => failures.length === 1, 'the failure reported');
+    assert.match(failures[0].message, /database connection is not open/);
+    assert.equal(link.published.length, 0);
+    sender.stop();
+  });
+
   it('a partial batch waits for more; a batch that fills meanwhile goes at once, not at the end of the wait', async () => {
     const { queue, link, sender } = setup({ batchWaitMs: 60_000 });
     queue.enqueue(records(3));
