@@ -45,9 +45,10 @@ export async function benchMemory(): Promise<Figure[]> {
     },
     stdio: 'ignore',
   });
-  const bare = await startNodeRed({ userDir: bareDir, port: ports[5], flows: [], output: path.join(bareDir, '..', 'node-red.log') });
+  let bare: Awaited<ReturnType<typeof startNodeRed>> | undefined;
   let dashboard: Awaited<ReturnType<typeof startNodeRed>> | undefined;
   try {
+    bare = await startNodeRed({ userDir: bareDir, port: ports[5], flows: [], output: path.join(bareDir, '..', 'node-red.log') });
     await waitFor(() => childOf(demo.pid!) !== undefined && fs.existsSync(path.join(demoDir, 'flows.json')), 'the demo\'s Node-RED', 60_000);
     const flows = JSON.parse(fs.readFileSync(path.join(demoDir, 'flows.json'), 'utf8')) as Array<{ type: string }>;
     dashboard = await startNodeRed({ userDir: dashboardDir, port: ports[6], flows: flows.filter((n) => !n.type.startsWith('edge-')), output: path.join(dashboardDir, '..', 'node-red.log') });
@@ -64,7 +65,7 @@ export async function benchMemory(): Promise<Figure[]> {
     ];
   } finally {
     demo.kill('SIGINT');
-    await bare.stop();
+    await bare?.stop();
     await dashboard?.stop();
     await new Promise((resolve) => (demo.exitCode === null ? demo.once('exit', resolve) : resolve(undefined)));
   }

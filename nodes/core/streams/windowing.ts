@@ -348,11 +348,12 @@ export class StreamWindows {
     let first = Infinity;
     let last = -Infinity;
     // a number stream has one field: its statistics are the result's, with no object around them
+    const scalar = this.scalar;
     let only: Record<string, number | null> | undefined;
     const stats: Record<string, Record<string, number | null>> = {};
     for (const [field, ws] of windows) {
       const fieldStats = ws.result(this.options.statistics);
-      if (this.scalar) only = fieldStats;
+      if (scalar) only = fieldStats;
       else stats[field] = fieldStats;
       count = Math.max(count, ws.count);
       if (ws.count) {
@@ -360,7 +361,6 @@ export class StreamWindows {
         last = Math.max(last, ws.newestTime());
       }
     }
-    const scalar = this.scalar;
     return {
       // count windows span their samples
       start: Number.isNaN(start) ? first : start,
