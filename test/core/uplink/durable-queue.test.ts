@@ -39,6 +39,18 @@ describe('core: durable queue (SQLite)', () => {
     q.close();
   });
 
+  it('stores a large group (several rows per statement) field for field and in order, read back across pages', () => {
+    const q = new DurableQueue(fresh(), options());
+    const records = Array.from({ length: 70 }, (_, i) => rec(`t${i % 3}`, `{"i":${i}}`, 1000 + i));
+    q.enqueue(records, 5);
+    const read = [...q.page(40), ...q.page(40)];
+    assert.deepEqual(read.map((r) => [r.topic, r.ts, r.body, r.bytes, r.enqueued]),
+      records.map((r) => [r.topic, r.ts, r.body, r.topic.length + r.body.length, 5]));
+    assert.deepEqual(read.map((r) => r.id), read.map((r) => r.id).sort((a, b) => a - b), 'ids grow in the order stored');
+    assert.deepEqual([q.stats().queued, q.stats().bytes], [70, records.reduce((a, r) => a + r.topic.length + r.body.length, 0)]);
+    q.close();
+  });
+
   it('ids never repeat, even after every record was deleted and the database reopened; the epoch stays', () => {
     const file = fresh();
     let q = new DurableQueue(file, options());
@@ -126,7 +138,9 @@ describe('core: durable queue (SQLite)', () => {
         now += Math.floor(random() * 200);
         const op = random();
         if (op < 0.45) {
-          const batch = Array.from({ length: 1 + Math.floor(random() * 4) }, () => rec(pick(['a', 'b', 'c']), 'x'.repeat(1 + Math.floor(random() * 40)), now));
+          // now and then a group large enough to be stored several rows per statement
+          const size = random() < 0.1 ? 30 + Math.floor(random() * 40) : 1 + Math.floor(random() * 4);
+          const batch = Array.from({ length: size }, () => rec(pick(['a', 'b', 'c']), 'x'.repeat(1 + Math.floor(random() * 40)), now));
           const sizes = batch.map((r) => r.topic.length + r.body.length);
           // the model's rule
           const incoming = sizes.reduce((a, b) => a + b, 0);
