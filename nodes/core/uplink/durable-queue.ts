@@ -285,12 +285,21 @@ export class DurableQueue {
   }
 
   /**
-   * While the disk is full the database may not grow: new records take the pages of deleted ones, and the WAL
-   * keeps the room it needs to fold in. Growing again once the reserve is back.
+   * While the disk is full the database may grow only into what the disk has beyond the room its WAL needs: new
+   * records then take the pages of deleted ones, and the WAL can still fold in. What filled the disk may have been
+   * the WAL of the transaction that failed (one large group into a small database): folded in and cut back, that
+   * room is the database's again. Growing freely once the reserve is back.
    */
   private setDiskFull(full: boolean): void {
     this.diskFullNow = full;
-    const pages = full ? Number(this.db.pragma('page_count', { simple: true })) : 1_073_741_823;
+    let pages = 1_073_741_823;
+    if (full) {
+      const pageSize = Number(this.db.pragma('page_size', { simple: true }));
+      const disk = fs.statfsSync(path.dirname(this.file));
+      const walRoom = Math.max(this.o.reserveBytes ?? 1_048_576, 256 * 1024);
+      const growth = Math.max(0, Math.floor((disk.bavail * disk.bsize - walRoom) / pageSize));
+      pages = Number(this.db.pragma('page_count', { simple: true })) + growth;
+    }
     this.db.pragma(`max_page_count = ${pages}`);
   }
 

@@ -381,6 +381,20 @@ describe('core: durable queue on a full disk', function () {
     assert.equal(again.stats().queued, tail.length);
   });
 
+  it('drop-oldest: one group larger than the whole disk into an empty queue is stored, its oldest giving way', () => {
+    // what filled the disk is the WAL of the group's own failed transaction: once folded in, that room is the
+    // database's, so the group is stored in parts instead of refused whole
+    const q = open('one-group.db', 'drop-oldest');
+    const big = q.enqueue(Array.from({ length: 1000 }, (_, k) => rec('t', body(k))));
+    assert.deepEqual([big.accepted, big.refused], [1000, 0]);
+    const dropped = big.drops.reduce((a, d) => a + d.count, 0);
+    const kept = q.page(100_000).map((r) => r.body);
+    assert.ok(kept.length > 200, `${kept.length} of the group kept on a disk of 640 KiB`);
+    assert.equal(kept.length, 1000 - dropped, 'stored + dropped = accepted');
+    assert.deepEqual(kept, Array.from({ length: kept.length }, (_, k) => body(1000 - kept.length + k)), 'the newest kept, in order');
+    assert.equal(q.stats().dropped.diskFull, dropped);
+  });
+
   it('space given back on the disk is noticed by the next enqueue, with the link down (no ack)', () => {
     const freeSpace = filler();
     const q = open('no-link.db', 'drop-newest');
