@@ -516,7 +516,7 @@ export class DurableQueue {
     let cursor = after;
     if (out.length >= limit) return cursor;
     // rows in flight past the cursor (after a release) are read and skipped, so the read takes that many more;
-    // read at once (all, raw): 60 % of iterate's cost a row, and never more rows than the page can use
+    // read at once (all, raw): 60 % of iterate's cost a row, and never more rows than the limit asks for
     let ahead = 0;
     for (const id of this.inFlight) if (id > after && id <= upTo) ahead++;
     const rows = this.st.page.all(after, upTo, limit - out.length + ahead) as PageRow[];
