@@ -463,6 +463,7 @@ export class DurableQueue {
           this.saveCounters();
         });
         stored = end;
+        failures = 0; // a limit on failures in a row: a group ten times the disk fails once every few parts
         // fold the WAL in so the next part finds room
         this.db.pragma('wal_checkpoint(TRUNCATE)');
       } catch (err) {
