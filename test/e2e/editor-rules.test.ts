@@ -36,10 +36,19 @@ async function inputFor(page: Page, row: BadValue): Promise<Locator> {
 /** What the editor says about an input: Node-RED's tooltip for a field, the cell's own for a list cell. */
 async function tooltipOf(page: Page, input: Locator, row: BadValue): Promise<string> {
   if (row.cell) return (await input.getAttribute('title')) ?? '';
-  await input.hover();
   const tip = page.locator('.red-ui-popover:visible').last();
-  await tip.waitFor();
-  return (await tip.innerText()).trim();
+  // the tooltip opens on the pointer entering the field: a dialog still sliding in can move the field under a
+  // pointer that is already there, and no enter event comes, so the pointer leaves and enters again
+  for (let attempt = 1; ; attempt++) {
+    await page.mouse.move(0, 0);
+    await input.hover();
+    try {
+      await tip.waitFor({ timeout: 5000 });
+      return (await tip.innerText()).trim();
+    } catch (err) {
+      if (attempt === 5) throw err;
+    }
+  }
 }
 
 describe('e2e: the editor catches the bad-value table before deploy (Chromium)', function () {
