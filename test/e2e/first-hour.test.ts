@@ -23,7 +23,7 @@ interface Cloud {
 async function subscriber(port: number): Promise<Cloud> {
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`);
   const got: Cloud = { envelopes: [], close: () => client.endAsync(true) };
-  client.on('message', (_topic, payload) => got.envelopes.push(...decodePublish(payload, 'json')));
+  client.on('message', (_topic, payload) => got.envelopes.push(...decodePublish(payload)));
   await client.subscribeAsync('#', { qos: 1 });
   return got;
 }

@@ -34,7 +34,7 @@ class CloudSubscriber {
     // a persistent session: what the uplink publishes while this client is away is kept for it by the broker
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'cloud-consumer', clean: false, reconnectPeriod: 200 });
     const sub = new CloudSubscriber(client);
-    client.on('message', (_t, payload) => sub.envelopes.push(...decodePublish(payload, 'json')));
+    client.on('message', (_t, payload) => sub.envelopes.push(...decodePublish(payload)));
     await client.subscribeAsync('cloud/#', { qos: 1 });
     return sub;
   }

@@ -100,8 +100,39 @@ describe('nodes: edge-uplink', function () {
     assert.match(err.error.message, /the payload cannot be stored as JSON/);
     await waitFor(() => raw.length === 1, 'the publish');
     assert.equal(raw[0][0], 0x1f, 'gzipped');
-    assert.deepEqual(decodePublish(raw[0], 'json').map((e) => e.payload), [{ temperature: 61, raw: { rms: 2 } }]);
+    assert.deepEqual(decodePublish(raw[0]).map((e) => e.payload), [{ temperature: 61, raw: { rms: 2 } }]);
     await client.endAsync(true);
+  });
+
+  it('columns: bulk statistics wait for a full batch; an alarm goes at once and takes what waits with it', async () => {
+    const cloud = await cloudSubscriber(bed.broker.port);
+    const raw: Buffer[] = [];
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${bed.broker.port}`);
+    client.on('message', (_t, p) => raw.push(p));
+    await client.subscribeAsync('cloud/#', { qos: 1 });
+    // an hour's wait: only a full batch or an urgent record sends anything in this test
+    await load([cloudConfig(bed.broker.port), uplink({ format: 'columns', maxRecords: '100', batchWait: '3600000', urgent: 'plant1/+/alarms' }),
+      recorder('stats'), recorder('drops'), ...watchers('up')]);
+    await waitFor(() => lastStatus('up')?.fill === 'green', 'connected');
+    const completed = record('up-completed');
+    const stats = (i: number) => ({ topic: 'plant1/pump7/stats', ts: 1_700_000_000_000 + i * 60_000, payload: { temperature: { mean: 61 + i / 10, max: 63 }, vibration: { mean: 2.2, max: 3.1 } } });
+    // one at a time, each stored before the next: a sender that did not wait would publish each alone
+    for (let i = 0; i < 3; i++) {
+      send(stats(i));
+      await messages(completed, i + 1, `statistics ${i} stored`);
+    }
+    send({ topic: 'plant1/pump7/alarms', ts: 1_700_000_200_000, payload: { alarmId: 'high temperature', state: 'active-unacked' } });
+    await waitFor(() => cloud.envelopes.length === 4, 'the alarm and the three waiting statistics', 10_000);
+    assert.deepEqual(cloud.envelopes.filter((e) => e.topic === 'plant1/pump7/stats').map((e) => e.payload), [0, 1, 2].map((i) => stats(i).payload));
+    assert.deepEqual(cloud.envelopes.filter((e) => e.topic === 'plant1/pump7/alarms').map((e) => (e.payload as { state: string }).state), ['active-unacked']);
+    assert.equal(cloud.publishes, 2, 'one publish per topic: the statistics went together, with the alarm');
+    assert.ok(raw.every((p) => p[0] === 0x78), 'deflated columns');
+    // a full batch goes without an urgent record
+    for (let i = 3; i < 103; i++) send(stats(i));
+    await waitFor(() => cloud.envelopes.length === 104, 'a full batch of 100', 10_000);
+    assert.equal(cloud.publishes, 3);
+    await client.endAsync(true);
+    await cloud.close();
   });
 
   it('after an outage, live data first: new records overtake the paced backlog, each in order', async () => {
@@ -150,7 +181,7 @@ describe('nodes: edge-uplink', function () {
       ], { cloud: creds });
       await waitFor(() => lastStatus('up')?.fill === 'green', 'connected over mutual TLS', 10_000);
       for (let i = 0; i < 20; i++) send({ topic: 'pump/vib', payload: { rms: i } });
-      await waitFor(() => got.reduce((a, g) => a + decodePublish(g.payload, 'json').length, 0) === 20, 'the 20 records over TLS', 10_000);
+      await waitFor(() => got.reduce((a, g) => a + decodePublish(g.payload).length, 0) === 20, 'the 20 records over TLS', 10_000);
       const props = got[0].properties;
       assert.equal(props.contentType, 'application/json');
       assert.deepEqual({ ...(props.userProperties as object) }, { site: 'plant-7', schema: 'v1' });

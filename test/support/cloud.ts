@@ -21,7 +21,7 @@ export async function cloudSubscriber(port: number, filter = 'cloud/#'): Promise
   client.on('message', (topic, payload) => {
     got.publishes++;
     got.topics.push(topic);
-    got.envelopes.push(...decodePublish(payload, 'json'));
+    got.envelopes.push(...decodePublish(payload));
   });
   // after a broker restart the subscription is made again
   client.on('connect', () => void client.subscribe(filter, { qos: 1 }));

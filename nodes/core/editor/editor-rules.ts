@@ -107,7 +107,7 @@ export const RULES: Record<string, TypeRules> = {
   'edge-uplink': {
     check: (d) => keys(uplinkOptions(d as unknown as UplinkSettings).problems),
     fields: { qos: 'qos', maxRecords: 'maxRecords', batchWait: 'batchWait', maxPacket: 'maxPacketKb', groupMs: 'groupMs', limits: 'maxSizeMb',
-      rate: 'rateRecords', userProperties: 'userProperties', paths: 'allow', topicTemplate: 'topic', messageExpiry: 'messageExpiry' },
+      rate: 'rateRecords', userProperties: 'userProperties', paths: 'allow', topicTemplate: 'topic', messageExpiry: 'messageExpiry', urgent: 'urgent' },
     fallback: 'topic',
   },
   'edge-model-update': {

@@ -1,14 +1,17 @@
 /**
  * What the uplink puts on the wire: each record in an envelope the cloud can de-duplicate and order by
  * ({id: "<epoch>:<seq>", seq, ts, topic, payload}), many records per publish (a JSON array or NDJSON, optionally
- * gzipped), each publish within the broker's packet limit (e.g. 128 KB for AWS IoT Core). Also the field filter
- * that keeps site-only data on site, and the token bucket that paces a backlog.
+ * gzipped, or the deflated column layout of columns.ts), each publish within the broker's packet limit (e.g.
+ * 128 KB for AWS IoT Core). Also the field filter that keeps site-only data on site, and the token bucket that
+ * paces a backlog.
  */
 import zlib from 'node:zlib';
 import type { StoredRecord } from './durable-queue';
 import { getPath, parsePath } from '../shared/message';
+import { decodeColumns, encodeColumns } from './columns';
 
-export type BatchFormat = 'json' | 'ndjson';
+export type BatchFormat = 'json' | 'ndjson' | 'columns';
+export const BATCH_FORMATS: readonly BatchFormat[] = ['json', 'ndjson', 'columns'];
 
 export interface BatchOptions {
   /** records per publish at most */
@@ -16,6 +19,7 @@ export interface BatchOptions {
   /** bytes per publish at most (the payload as sent, after compression) */
   maxPacketBytes: number;
   format: BatchFormat;
+  /** json and ndjson only: columns are always deflated */
   gzip: boolean;
 }
 
@@ -54,10 +58,17 @@ export function envelopeText(epoch: string, r: StoredRecord): string {
   return `{"id":${JSON.stringify(`${epoch}:${r.id}`)},"seq":${r.id},"ts":${r.ts},"topic":${JSON.stringify(r.topic)},"payload":${r.body}}`;
 }
 
-function encode(items: string[], o: BatchOptions): Buffer {
-  const text = o.format === 'ndjson' ? `${items.join('\n')}\n` : `[${items.join(',')}]`;
+function encode(items: Item[], epoch: string, o: BatchOptions): Buffer {
+  if (o.format === 'columns') {
+    return encodeColumns(epoch, items.map(({ r }) => ({ seq: r.id, ts: r.ts, topic: r.topic, payload: JSON.parse(r.body) })));
+  }
+  const texts = items.map((i) => i.text);
+  const text = o.format === 'ndjson' ? `${texts.join('\n')}\n` : `[${texts.join(',')}]`;
   return o.gzip ? zlib.gzipSync(text) : Buffer.from(text);
 }
+
+/** Compressed batches are sized once compressed; plain ones by arithmetic as they are filled. */
+const compressed = (o: BatchOptions) => o.gzip || o.format === 'columns';
 
 /** Bytes of n items of total length `length` once joined: "[a,b]" or "a\nb\n". */
 function joinedBytes(n: number, length: number, format: BatchFormat): number {
@@ -65,6 +76,7 @@ function joinedBytes(n: number, length: number, format: BatchFormat): number {
 }
 
 interface Item {
+  r: StoredRecord;
   text: string;
   id: number;
   bytes: number;
@@ -73,7 +85,7 @@ interface Item {
 /**
  * Groups records (oldest first) by their target topic into publishes of at most maxRecords records and
  * maxPacketBytes bytes, keeping each topic's order. A record too large for a packet on its own is reported.
- * Plain batches are sized by arithmetic; a gzipped batch is compressed once and halved only if it is too big.
+ * Plain batches are sized by arithmetic; a compressed batch is compressed once and halved only if it is too big.
  */
 export function planPublishes(records: StoredRecord[], epoch: string, target: (r: { topic: string }) => string, o: BatchOptions): Plan {
   const byTopic = new Map<string, StoredRecord[]>();
@@ -85,7 +97,7 @@ export function planPublishes(records: StoredRecord[], epoch: string, target: (r
   }
   const plan: Plan = { publishes: [], tooLarge: [] };
   const emit = (topic: string, items: Item[]): void => {
-    const payload = encode(items.map((i) => i.text), o);
+    const payload = encode(items, epoch, o);
     if (payload.length <= o.maxPacketBytes) {
       plan.publishes.push({ topic, payload, ids: items.map((i) => i.id), plainBytes: items.reduce((a, i) => a + i.bytes, 0) });
     } else if (items.length === 1) {
@@ -102,14 +114,14 @@ export function planPublishes(records: StoredRecord[], epoch: string, target: (r
     for (const r of list) {
       const text = envelopeText(epoch, r);
       const bytes = Buffer.byteLength(text);
-      // gzip decides at emit; plain sizes are known now
-      const over = !o.gzip && joinedBytes(items.length + 1, length + bytes, o.format) > o.maxPacketBytes;
+      // compression decides at emit; plain sizes are known now
+      const over = !compressed(o) && joinedBytes(items.length + 1, length + bytes, o.format) > o.maxPacketBytes;
       if (items.length && (items.length >= o.maxRecords || over)) {
         emit(topic, items);
         items = [];
         length = 0;
       }
-      items.push({ text, id: r.id, bytes });
+      items.push({ r, text, id: r.id, bytes });
       length += bytes;
     }
     if (items.length) emit(topic, items);
@@ -117,10 +129,19 @@ export function planPublishes(records: StoredRecord[], epoch: string, target: (r
   return plan;
 }
 
-/** Decodes a publish (for tests and for consumers written in JavaScript). */
-export function decodePublish(payload: Buffer, format: BatchFormat): Envelope[] {
-  const text = payload[0] === 0x1f && payload[1] === 0x8b ? zlib.gunzipSync(payload).toString() : payload.toString();
-  return format === 'ndjson' ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Envelope) : (JSON.parse(text) as Envelope[]);
+/**
+ * The envelopes of a publish in any format, told apart by their first bytes: deflate (0x78, columns), gzip
+ * (0x1f 0x8b) around JSON or NDJSON, a JSON array ("["), NDJSON ("{"). Throws on anything else.
+ */
+export function decodePublish(payload: Buffer): Envelope[] {
+  if (payload[0] === 0x78) {
+    const { epoch, records } = decodeColumns(payload);
+    return records.map((r) => ({ id: `${epoch}:${r.seq}`, seq: r.seq, ts: r.ts, topic: r.topic, payload: r.payload }));
+  }
+  const text = (payload[0] === 0x1f && payload[1] === 0x8b ? zlib.gunzipSync(payload) : payload).toString().trimStart();
+  if (text[0] === '[') return JSON.parse(text) as Envelope[];
+  if (text[0] === '{') return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Envelope);
+  throw new Error('not an edge-uplink batch: it is neither deflated columns, gzip, a JSON array nor NDJSON');
 }
 
 /**

@@ -73,11 +73,11 @@ export class UplinkSender extends EventEmitter {
 
   /**
    * New records were stored: send them once a batch is full or the wait is over. A batch that fills while a partial
-   * one waits goes at once (a burst never sits out the wait).
+   * one waits goes at once (a burst never sits out the wait), and so does one with an urgent record in it.
    */
-  kick(): void {
+  kick(urgent = false): void {
     if (this.stopped) return;
-    const full = this.queue.pending >= this.o.batch.maxRecords;
+    const full = urgent || this.queue.pending >= this.o.batch.maxRecords;
     if (this.timer && !(full && this.waiting)) return;
     clearTimeout(this.timer);
     this.waiting = !full;

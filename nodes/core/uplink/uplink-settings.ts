@@ -6,13 +6,16 @@ import { toInt, toNumber } from '../shared/fields';
 import type { QueueOptions } from './durable-queue';
 import type { SenderOptions } from './uplink-sender';
 import { pathProblem } from '../shared/message';
-import { publishTopicProblem } from '../connections/mqtt-topics';
+import { publishTopicProblem, topicMatcher, validateTopicFilter } from '../connections/mqtt-topics';
+import type { BatchFormat } from './uplink-batch';
 
 /** how each enqueue reaches the disk: flushed alone, flushed with the others of a few ms, or left to the OS */
 export type Durability = 'fsync' | 'group' | 'os';
 export const DURABILITY_MODES: readonly Durability[] = ['fsync', 'group', 'os'];
 export type FullPolicy = 'drop-oldest' | 'drop-newest' | 'reject';
 export const FULL_POLICIES: readonly FullPolicy[] = ['drop-oldest', 'drop-newest', 'reject'];
+/** JSON array, NDJSON lines (both gzip optional), or the deflated column layout (columns.ts) */
+export const BATCH_FORMATS: readonly BatchFormat[] = ['json', 'ndjson', 'columns'];
 
 export interface UplinkSettings {
   topic: string;
@@ -22,6 +25,7 @@ export interface UplinkSettings {
   gzip: boolean;
   maxRecords: string;
   batchWait: string;
+  urgent?: string;
   maxPacketKb: string;
   durability: string;
   groupMs: string;
@@ -45,6 +49,8 @@ export interface UplinkOptions {
   groupMs: number;
   allow: string[];
   deny: string[];
+  /** records on these topics (their own topic, MQTT filters) are sent at once, with whatever waits */
+  urgent: (topic: string) => boolean;
   /** keys of the `errors.*` messages for what is wrong */
   problems: string[];
 }
@@ -96,6 +102,10 @@ export function uplinkOptions(def: UplinkSettings): UplinkOptions {
   if (!userProperties) problems.push('userProperties');
   else if (Object.keys(userProperties).length) properties.userProperties = userProperties;
 
+  const urgentFilters = list(def.urgent);
+  if (urgentFilters.some((f) => validateTopicFilter(f) !== undefined)) problems.push('urgent');
+  const urgentMatchers = urgentFilters.map(topicMatcher);
+
   const allow = list(def.allow);
   const deny = list(def.deny);
   if ([...allow, ...deny].some((p) => pathProblem(p) !== undefined)) problems.push('paths');
@@ -109,7 +119,7 @@ export function uplinkOptions(def: UplinkSettings): UplinkOptions {
   return {
     queue: { durability, maxBytes, maxAgeMs, onFull: pick<FullPolicy>(def.onFull, FULL_POLICIES, 'drop-oldest') },
     sender: {
-      batch: { maxRecords, maxPacketBytes, format: def.format === 'ndjson' ? 'ndjson' : 'json', gzip: def.gzip !== false },
+      batch: { maxRecords, maxPacketBytes, format: pick<BatchFormat>(def.format, BATCH_FORMATS, 'json'), gzip: def.gzip !== false },
       batchWaitMs,
       topic: template ? (r) => pieces.join(r.topic) : (r) => r.topic,
       qos: qos === 2 ? 2 : 1,
@@ -123,6 +133,7 @@ export function uplinkOptions(def: UplinkSettings): UplinkOptions {
     groupMs,
     allow,
     deny,
+    urgent: (topic) => urgentMatchers.some((m) => m(topic)),
     problems,
   };
 }

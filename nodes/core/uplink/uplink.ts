@@ -158,7 +158,8 @@ export class Uplink extends EventEmitter {
     // drop-newest refuses from the end of the batch, reject all of it
     const refused = new KeyedError(queue.diskFull ? 'diskFull' : 'refused');
     items.forEach((item, i) => item.done(i < result.accepted ? undefined : refused));
-    this.sender!.kick();
+    // an urgent record (an alarm) takes whatever waits with it now; bulk data waits for a full batch
+    this.sender!.kick(items.some((item, i) => i < result.accepted && this.o.urgent(item.record.topic)));
     this.emit('progress');
   }
 

@@ -19,7 +19,7 @@ class TestLink implements PublishLink {
   /** what the next publishes answer: ok, a plain failure, or a refusal */
   answer: (topic: string) => Error | undefined = () => undefined;
   publish(topic: string, payload: Buffer): Promise<void> {
-    this.published.push({ topic, seqs: decodePublish(payload, 'json').map((e) => e.seq) });
+    this.published.push({ topic, seqs: decodePublish(payload).map((e) => e.seq) });
     const err = this.answer(topic);
     return err ? Promise.reject(err) : Promise.resolve();
   }
