@@ -26,6 +26,8 @@ const rbeNode = require('@node-red/nodes/core/function/rbe.js') as (RED: NodeAPI
 const joinNodes = require('@node-red/nodes/core/sequence/17-split.js') as (RED: NodeAPI) => void;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js') as (RED: NodeAPI) => void;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const switchNode = require('@node-red/nodes/core/function/10-switch.js') as (RED: NodeAPI) => void;
 // the peers for windows: moving averages (smooth) and clock-aligned interval means (aggregator), as users have them
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const smoothNode = require('node-red-node-smooth/17-smooth.js') as (RED: NodeAPI) => void;
@@ -38,6 +40,21 @@ function passThroughNode(RED: NodeAPI): void {
     RED.nodes.createNode(this, def as never);
     const onInput = (msg: object, send: (m: object) => void, done: () => void) => {
       send(msg);
+      done();
+    };
+    this.on('input', onInput as never);
+  });
+}
+
+/** What bench-tap nodes hand their messages to, by node id. */
+export const taps = new Map<string, (msg: Record<string, unknown>) => void>();
+
+/** A node that counts or collects what reaches it for the benchmark (through `taps`), and sends nothing on. */
+function tapNode(RED: NodeAPI): void {
+  RED.nodes.registerType('bench-tap', function (this: Node, def: object) {
+    RED.nodes.createNode(this, def as never);
+    const onInput = (msg: Record<string, unknown>, _send: unknown, done: () => void) => {
+      taps.get(this.id)?.(msg);
       done();
     };
     this.on('input', onInput as never);
@@ -84,7 +101,7 @@ export async function stopRuntime(): Promise<void> {
 export async function deploy(flow: object[], beforeStart?: (get: typeof node) => void, credentials: Record<string, object> = {}): Promise<void> {
   await helper.unload();
   const nodes: Array<{ id: string; type?: string }> = [{ id: 'tab', type: 'tab' }, ...(flow as Array<{ id: string }>).map((n, i) => ('wires' in n ? { z: 'tab', x: 100, y: 40 * (i + 1), ...n } : n))];
-  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, updateNode, passThroughNode, rbeNode, smoothNode, aggregatorNode, joinNodes, mqttNodes] as never, nodes, credentials, () => {
+  await new Promise<void>((resolve) => void helper.load([sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, updateNode, passThroughNode, tapNode, rbeNode, smoothNode, aggregatorNode, joinNodes, mqttNodes, switchNode] as never, nodes, credentials, () => {
     (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
     Object.assign(nodePrototype, originals);
     // Node-RED copies `send` onto each node when it is created, so those copies are spies too

@@ -1,12 +1,15 @@
 /**
  * A TCP link that can be cut: forwards a local port to a target, and on `cut()` drops every connection and stops
- * listening, as a lost WAN link looks to a gateway. The demo puts its "cloud" behind one.
+ * listening, as a lost WAN link looks to a gateway. The demo puts its "cloud" behind one. It counts the bytes each
+ * way, as a metered WAN link bills them.
  */
 import net from 'node:net';
 
 export class LinkProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  /** bytes forwarded to the target and back, over every connection so far */
+  readonly bytes = { toTarget: 0, fromTarget: 0 };
 
   constructor(readonly port: number, private readonly target: { host: string; port: number }, private readonly host = '127.0.0.1') {}
 
@@ -23,6 +26,8 @@ export class LinkProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => undefined);
       }
+      client.on('data', (chunk: Buffer) => { this.bytes.toTarget += chunk.length; });
+      upstream.on('data', (chunk: Buffer) => { this.bytes.fromTarget += chunk.length; });
       client.pipe(upstream).pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());

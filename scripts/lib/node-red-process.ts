@@ -26,7 +26,7 @@ export interface NodeRedOptions {
 /** Node modules installed only as the benchmarks' baselines. */
 export const BENCH_PEERS = ['node-red-node-smooth', 'node-red-contrib-aggregator'];
 
-/** settings.js for an edge gateway: loopback only, no telemetry, no palette installs. */
+/** settings.js for an edge gateway: loopback only, no telemetry, no palette or module installs. */
 export function settingsSource(options: NodeRedOptions): string {
   const settings = {
     uiHost: options.host ?? '127.0.0.1',
@@ -37,7 +37,8 @@ export function settingsSource(options: NodeRedOptions): string {
     diagnostics: { enabled: false, ui: false },
     externalModules: { palette: { allowInstall: false, allowUpload: false }, modules: { allowInstall: false } },
     editorTheme: { tours: false, projects: { enabled: false } },
-    functionExternalModules: false,
+    // function nodes may load Node.js's own modules (zlib, for the cloud view's decoder); nothing is installed
+    functionExternalModules: true,
     logging: { console: { level: 'info', metrics: false, audit: false } },
     // the peer nodes the benchmarks compare with are devDependencies here: a Node-RED run from this checkout shows our palette
     nodesExcludes: BENCH_PEERS,

@@ -28,14 +28,14 @@ export const PUMP_CHANNELS: ChannelSpec[] = [
 ];
 
 /** Every 5 minutes a bearing episode (the first after 2 minutes); every 7 minutes a pressure spike; every 11 minutes the speed sensor sticks. */
-const FAULTS: AnomalySpec[] = [
+export const PUMP_FAULTS: AnomalySpec[] = [
   { channel: 'vibration', kind: 'step', atS: 120, durationS: 45, magnitude: 5.5, everyS: 300 },
   { channel: 'temperature', kind: 'step', atS: 130, durationS: 60, magnitude: 9, everyS: 300 },
   { channel: 'pressure', kind: 'spike', atS: 200, durationS: 0, magnitude: -1.6, everyS: 420 },
   { channel: 'speed', kind: 'stuck', atS: 400, durationS: 30, magnitude: 0, everyS: 660 },
 ];
 
-const BEARING = FAULTS[0];
+const BEARING = PUMP_FAULTS[0];
 
 export class PumpDevice {
   readonly device = new SimulatedModbusDevice([1]);
@@ -46,7 +46,7 @@ export class PumpDevice {
 
   /** @param firstFaultS seconds from the start to the first bearing episode (120, the schedule's own, at most) */
   constructor(seed = 7, readonly updateMs = 100, readonly firstFaultS = BEARING.atS) {
-    this.simulator = new Simulator(PUMP_CHANNELS, FAULTS, seed);
+    this.simulator = new Simulator(PUMP_CHANNELS, PUMP_FAULTS, seed);
   }
 
   /** Writes one sample of the process into the registers. */

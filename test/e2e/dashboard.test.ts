@@ -14,9 +14,12 @@ import { chromium, Browser, Page } from 'playwright-core';
 import { REPO, SETUP_TIMEOUT_MS } from '../support/installed';
 import { ARTIFACTS, CHROMIUM_ARGS } from '../support/editor';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
+import { decodePublish, Envelope } from '../../nodes/core/uplink/uplink-batch';
+
+/** what edge-alarm sends: its records are objects */
+type AlarmEnvelope = Envelope & { payload: Record<string, unknown> };
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
-interface Envelope { topic: string; ts: number; payload: Record<string, unknown> }
 
 /** how long a page may take to show its first data: the 10 s statistics and the first feature windows need ~15 s */
 const FIRST_DATA_MS = 90_000;
@@ -30,7 +33,7 @@ describe('e2e: the dashboard of the demo (FlowFuse Dashboard 2.0, Chromium)', fu
   let flows: FlowNode[];
   let browser: Browser;
   let cloud: mqtt.MqttClient;
-  const alarmEvents: Envelope[] = [];
+  const alarmEvents: AlarmEnvelope[] = [];
   const problems: string[] = [];
 
   before(async () => {
@@ -53,8 +56,7 @@ describe('e2e: the dashboard of the demo (FlowFuse Dashboard 2.0, Chromium)', fu
     // what edge-alarm sends, as the cloud receives it through edge-uplink
     cloud = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`);
     cloud.on('message', (_topic, payload) => {
-      const batch = JSON.parse(payload.toString()) as Envelope[];
-      for (const e of Array.isArray(batch) ? batch : [batch]) if (e.topic.startsWith('alarm/')) alarmEvents.push(e);
+      for (const e of decodePublish(payload)) if (e.topic.startsWith('alarm/')) alarmEvents.push(e as AlarmEnvelope);
     });
     await cloud.subscribeAsync('cloud/site1/#', { qos: 1 });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });

@@ -8,6 +8,7 @@ import mqtt from 'mqtt';
 import ModbusRTU from 'modbus-serial';
 import { REPO, SETUP_TIMEOUT_MS } from '../support/installed';
 import { freePort, portInUse, waitFor } from '../../scripts/lib/net-util';
+import { decodePublish, Envelope } from '../../nodes/core/uplink/uplink-batch';
 
 const DEMO = path.join(REPO, 'build', 'scripts', 'demo.js');
 
@@ -33,6 +34,8 @@ describe('e2e: the demo gateway (npm start)', function () {
     const demo = startDemo({
       EDGE_DEMO_PORT: String(ports.editor), EDGE_DEMO_MQTT_PORT: String(ports.mqtt), EDGE_DEMO_MODBUS_PORT: String(ports.modbus),
       EDGE_DEMO_CLOUD_LINK_PORT: String(ports.cloudLink), EDGE_DEMO_REGISTRY_PORT: String(ports.registry), EDGE_DEMO_UPDATE_AFTER: '3',
+      // the first bearing episode at once: its alarm events go to the cloud at once
+      EDGE_DEMO_FAULT_AFTER: '5',
       EDGE_DEMO_USER_DIR: userDir,
     });
     try {
@@ -47,7 +50,7 @@ describe('e2e: the demo gateway (npm start)', function () {
       await waitFor(() => /serving pump-anomaly version 1/.test(demo.output()) && /serving pump-classifier version 1/.test(demo.output()), 'both models serving', 30_000);
       assert.equal(flows.filter((n) => n.type === 'edge-alarm').length, 1);
       assert.equal(flows.filter((n) => n.type === 'edge-filter').length, 1);
-      assert.equal(flows.filter((n) => n.type === 'edge-aggregate').length, 3);
+      assert.equal(flows.filter((n) => n.type === 'edge-aggregate').length, 4, 'statistics for the dashboard and for the cloud, and two feature windows');
       const alarmNode = flows.find((n) => n.type === 'edge-alarm') as { alarms: Array<{ id: string; kind: string }> };
       assert.ok(alarmNode.alarms.some((a) => a.id === 'pump anomaly' && a.kind === 'flag'), 'an alarm on the model\'s anomaly flag');
       assert.equal(flows.filter((n) => n.type === 'edge-modbus-device').length, 1, 'the examples share one device');
@@ -81,19 +84,24 @@ describe('e2e: the demo gateway (npm start)', function () {
       assert.equal(dashboard.status, 200);
       assert.match(await dashboard.text(), /<div id="app"/);
 
-      // aggregates, anomaly scores and alarm events reach the cloud through edge-uplink; a cut link only delays them
+      // alarm events reach the cloud at once through edge-uplink, with the flagged anomalies and the 1 min
+      // statistics that waited; a cut link only delays them
       const cloud = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`);
-      const envelopes: Array<{ id: string; seq: number; topic: string; ts: number }> = [];
-      cloud.on('message', (_t, payload) => envelopes.push(...(JSON.parse(payload.toString()) as typeof envelopes)));
+      const envelopes: Envelope[] = [];
+      cloud.on('message', (_t, payload) => envelopes.push(...decodePublish(payload)));
       await cloud.subscribeAsync('cloud/site1/#', { qos: 1 });
-      await waitFor(() => envelopes.some((e) => /^plant1\/pump7\b/.test(e.topic)), 'pump statistics in the cloud', 30_000);
+      await waitFor(() => envelopes.some((e) => e.topic.startsWith('alarm/')), 'an alarm event in the cloud', 60_000);
+      await waitFor(() => envelopes.some((e) => (e.payload as { anomaly?: boolean }).anomaly === true), 'a flagged anomaly in the cloud', 60_000);
       await cloud.publishAsync('demo/cloud-link', 'down', { qos: 1 });
       await waitFor(() => demo.output().includes('Cloud link cut'), 'the link cut', 5000);
       const cutAt = Date.now();
-      await new Promise((r) => setTimeout(r, 12_000));
+      // statistics come every whole minute: the link stays down until one is made
+      const minuteDone = (Math.floor(cutAt / 60_000) + 1) * 60_000 + 2000;
+      await waitFor(() => Date.now() > minuteDone, 'a minute boundary passed while the link is down', 65_000);
       const beforeRestore = envelopes.length;
       await cloud.publishAsync('demo/cloud-link', 'up', { qos: 1 });
-      await waitFor(() => envelopes.some((e) => e.ts > cutAt + 1000 && e.ts < cutAt + 11_000), 'records made while the link was down', 30_000);
+      const statistics = (e: Envelope) => e.topic === 'plant1/pump7' && typeof (e.payload as { temperature?: { mean?: unknown } }).temperature?.mean === 'number';
+      await waitFor(() => envelopes.some((e) => statistics(e) && e.ts > cutAt && e.ts < minuteDone), '1 min statistics made while the link was down', 150_000);
       assert.ok(envelopes.length > beforeRestore);
       const seqs = [...new Set(envelopes.map((e) => e.seq))].sort((a, b) => a - b);
       assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => seqs[0] + i), 'no record missing');

@@ -91,10 +91,10 @@ export class UplinkSender extends EventEmitter {
   /** the timer is the wait for a partial batch (not a pace or a send now) */
   private waiting = false;
 
-  /** The link came up: send the backlog. */
+  /** The link came up: send the backlog now (it has waited for the link, not for a batch). */
   linkUp(): void {
     if (this.o.liveFirst) this.queue.markBacklog();
-    this.kick();
+    this.kick(true);
   }
 
   /** The link went down: whatever was in flight goes again later. */
