@@ -59,7 +59,7 @@ function pipelineFlow(store: string, cloudPort: number, rawPort: number, speed: 
       rate: 'none', rateInterval: '1', reportSuppressed: false, maxStreams: '1000', wires: [['stats', 'features'], []] },
     { id: 'stats', type: 'edge-aggregate', key: 'topic', window: 'tumbling', size: '60', hop: '', align: 'clock', time: 'event', lateness: '0', partial: 'flush',
       statistics: 'count,mean,min,max,stddev', output: 'stats', featureSource: 'stats', points: '32', layout: 'channel-major', channels: '', maxStreams: '1000',
-      maxSamples: '100000', precision: '4', wires: [['up'], []] },
+      maxSamples: '100000', precision: '4', wires: [['up', 'edge-statistics'], []] },
     { id: 'features', type: 'edge-aggregate', key: 'topic', window: 'hopping', size: '10', hop: '5', align: 'clock', time: 'event', lateness: '0', partial: 'drop',
       statistics: 'mean,stddev', output: 'features', featureSource: 'stats', points: '32', layout: 'channel-major', channels: 'vibration,temperature,pressure,speed',
       maxStreams: '1000', maxSamples: '100000', precision: '', wires: [['infer'], []] },
@@ -81,6 +81,7 @@ function pipelineFlow(store: string, cloudPort: number, rawPort: number, speed: 
     { id: 'up-stats', type: 'bench-tap', wires: [] },
     { id: 'edge-anomalies', type: 'bench-tap', wires: [] },
     { id: 'edge-alarms', type: 'bench-tap', wires: [] },
+    { id: 'edge-statistics', type: 'bench-tap', wires: [] },
   ];
 }
 
@@ -158,9 +159,10 @@ export async function benchCost(): Promise<Figure[]> {
   await cloudLink.restore();
   await rawLink.restore();
   const cloud = await cloudCounter(`mqtt://127.0.0.1:${mosquitto.port}`);
-  const edge = { alarms: 0, anomalies: 0 };
+  const edge = { alarms: 0, anomalies: 0, statistics: 0 };
   taps.set('edge-alarms', () => edge.alarms++);
   taps.set('edge-anomalies', () => edge.anomalies++);
+  taps.set('edge-statistics', () => edge.statistics++);
   let uplink: Record<string, number> = {};
   taps.set('up-stats', (msg) => { uplink = msg.payload as Record<string, number>; });
   try {
@@ -186,7 +188,8 @@ export async function benchCost(): Promise<Figure[]> {
     await waitFor(() => cloud.raw.publishes === data.length + 1, 'every raw reading at the cloud', 120_000);
     const stats = () => { node('up').receive({ command: 'stats' }); return uplink; };
     await waitFor(() => stats().queued === 0 && uplink.enqueued > 0 && cloud.counted.records === uplink.enqueued, 'the uplink drained and every record at the cloud', 120_000);
-    await waitFor(() => cloud.counted.alarms === edge.alarms && cloud.counted.anomalies === edge.anomalies, 'every alarm event and anomaly at the cloud', 60_000);
+    await waitFor(() => cloud.counted.alarms === edge.alarms && cloud.counted.anomalies === edge.anomalies && cloud.counted.statistics === edge.statistics,
+      'every alarm event, anomaly and statistics record at the cloud', 60_000);
     const rawBytes = rawLink.bytes.toTarget + rawLink.bytes.fromTarget;
     const ourBytes = cloudLink.bytes.toTarget + cloudLink.bytes.fromTarget;
     const hours = (data.length * SAMPLE_MS) / HOUR_MS;
@@ -202,6 +205,7 @@ export async function benchCost(): Promise<Figure[]> {
       figure('cost_bytes_to_broker_per_hour', cloudLink.bytes.toTarget / hours, 'bytes/h', rawLink.bytes.toTarget / hours, `${per}, gateway to broker only`, computed),
       figure('cost_alarm_events_at_cloud', cloud.counted.alarms, 'events', edge.alarms, 'alarm events edge-alarm emitted at the edge', computed),
       figure('cost_anomalies_at_cloud', cloud.counted.anomalies, 'anomalies', edge.anomalies, 'anomalies edge-infer flagged at the edge', computed),
+      figure('cost_statistics_at_cloud', cloud.counted.statistics, 'records', edge.statistics, '1 min statistics edge-aggregate emitted at the edge', computed),
       figure('cost_statistics_records_per_hour', cloud.counted.statistics / hours, 'records/h', data.length / hours, 'raw readings per hour', computed),
       figure('cost_payload_bytes_per_hour_publishes_with_alarms', cloud.counted.alarmBytes / hours, 'bytes/h', (cloud.counted.alarmBytes + cloud.counted.bulkBytes) / hours, 'all payload bytes of the pipeline', computed),
       figure('cost_aws_iot_core_usd_per_gateway_month', monthly(cloud.counted.awsUnits) * AWS_USD_PER_MESSAGE, 'USD', monthly(cloud.raw.awsUnits) * AWS_USD_PER_MESSAGE,
@@ -210,7 +214,7 @@ export async function benchCost(): Promise<Figure[]> {
         'raw forwarding; S1 at $25 a month per 400,000 4 KB messages a day, shared by gateways', computed),
     ];
   } finally {
-    for (const id of ['edge-alarms', 'edge-anomalies', 'up-stats']) taps.delete(id);
+    for (const id of ['edge-alarms', 'edge-anomalies', 'edge-statistics', 'up-stats']) taps.delete(id);
     await deploy([]);
     await cloud.client.endAsync(true);
     await cloudLink.cut();
