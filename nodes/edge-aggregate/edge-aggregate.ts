@@ -9,6 +9,7 @@ import { featureVector } from '../core/streams/features';
 import { AggregateDefinition, aggregateSettings } from '../core/streams/aggregate-settings';
 import { toSample } from '../core/streams/sample';
 import { StreamTable } from '../core/shared/stream-table';
+import { ExceptionReporter } from '../core/streams/report-by-exception';
 import { getPath, streamKey } from '../core/shared/message';
 import { errorText, KeyedError } from '../core/shared/errors';
 import { shortText } from '../core/shared/status';
@@ -25,6 +26,8 @@ export = function register(RED: NodeAPI): void {
     if (!usable) kit.configError(kit.words(settings.problems));
     const counts = { windows: 0, refused: 0, evicted: 0 };
     const streams = new StreamTable<StreamWindows>(Math.max(1, settings.maxStreams), () => new StreamWindows(settings.windows), onEvicted);
+    // beside the windows, so a stream pushed out starts its reports afresh too
+    const exceptions = new StreamTable<ExceptionReporter>(Math.max(1, settings.maxStreams), () => new ExceptionReporter(settings.exception));
 
     /** A stream pushed out by newer ones: its partial window goes out (or is dropped) as on close. */
     function onEvicted(key: string, w: StreamWindows): void {
@@ -54,6 +57,7 @@ export = function register(RED: NodeAPI): void {
       let failure: Error | undefined;
       const out: NodeMessage[] = [];
       for (const r of results) {
+        if (!settings.features && !exceptions.get(key).pass(r.stats as Record<string, unknown>, r.end)) continue;
         try {
           out.push(message(key, r, id));
         } catch (err) {
@@ -123,6 +127,7 @@ export = function register(RED: NodeAPI): void {
         for (const [key, w] of streams.entriesList()) emit(key, w.flush(), (m) => node.send(m));
       }
       streams.clear();
+      exceptions.clear();
       status.stop();
       done();
     }

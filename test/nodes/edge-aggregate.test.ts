@@ -49,6 +49,30 @@ describe('nodes: edge-aggregate', function () {
     assert.deepEqual(m.payload, { mean: 1.667, stddev: 0.4714 });
   });
 
+  it('sends statistics by exception: when a mean moved beyond the deadband, or at the heartbeat', async () => {
+    await load([aggregate({ window: 'tumbling', size: '60', statistics: 'count,mean', exception: 'percent', exceptionBand: '2', exceptionHeartbeat: '300' }), recorder('out'), recorder('refused')]);
+    const out = record('out');
+    const base = Date.UTC(2026, 10, 24, 12, 0, 0);
+    // one reading a minute: 100, 101, 101.5 (within 2 % of 100), 103 (3 %), then 103 for five minutes
+    const values = [100, 101, 101.5, 103, 103, 103, 103, 103, 103, 103];
+    values.forEach((x, i) => send({ topic: 'p', payload: x, ts: base + i * 60_000 + 1 }));
+    send({ topic: 'p', payload: 103, ts: base + values.length * 60_000 + 1 }); // closes the last window
+    // the minutes sent: 0 (the first), 3 (3 % above 100), 8 (the heartbeat: 5 minutes after 3)
+    const got = await messages(out, 3);
+    assert.deepEqual(got.map((m) => [(m.window.start - base) / 60_000, m.payload.mean]), [[0, 100], [3, 103], [8, 103]]);
+    send({ topic: 'p', flush: true });
+    // another stream's first window, sent after it: once it is out, the flush of p has been handled
+    send({ topic: 'q', payload: 1, ts: base });
+    send({ topic: 'q', flush: true });
+    const after = await messages(out, 4);
+    assert.deepEqual(after.slice(3).map((m) => m.topic), ['q'], 'the flushed window 10 of p is within the band and not due: held');
+  });
+
+  it('refuses a deadband without the mean to compare', async () => {
+    await load([aggregate({ statistics: 'count,max', exception: 'absolute', exceptionBand: '1' }), recorder('out'), recorder('refused')]);
+    assert.match(String(errors('agg')[0]?.[0]), /sending on change compares the means: add mean to the statistics/);
+  });
+
   it('refuses late samples with a reason on output 2', async () => {
     await load([aggregate({ lateness: '0.5' }), recorder('out'), recorder('refused')]);
     const refused = record('refused');

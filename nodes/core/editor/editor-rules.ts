@@ -74,7 +74,7 @@ export const RULES: Record<string, TypeRules> = {
     check: (d) => aggregateSettings(d).problems,
     fields: { windowKind: 'window', size: 'size', countSize: 'size', countAboveLimit: 'size', hop: 'hop', countHop: 'hop', overlap: 'hop', lateness: 'lateness',
       maxFields: 'maxFields', maxSamples: 'maxSamples', noStatistics: 'statistics', statistic: 'statistics', points: 'points', maxStreams: 'maxStreams',
-      precision: 'precision', path: 'key' },
+      precision: 'precision', path: 'key', exception: 'exceptionBand', exceptionMean: 'statistics' },
     fallback: 'window',
   },
   'edge-alarm': {

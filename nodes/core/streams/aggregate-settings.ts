@@ -7,6 +7,7 @@ import { StatisticKey, validateStatistics } from './window-stats';
 import { validateWindow, WindowKind, WindowOptions } from './windowing';
 import { pick, Problem, toInt, toNumber } from '../shared/fields';
 import { pathProblem } from '../shared/message';
+import type { ExceptionMode, ExceptionOptions } from './report-by-exception';
 
 export interface AggregateDefinition {
   key?: string;
@@ -27,6 +28,9 @@ export interface AggregateDefinition {
   maxSamples?: string;
   maxFields?: string;
   precision?: string;
+  exception?: string;
+  exceptionBand?: string;
+  exceptionHeartbeat?: string;
 }
 
 export interface AggregateSettings {
@@ -39,6 +43,8 @@ export interface AggregateSettings {
   maxStreams: number;
   /** significant digits of the statistics sent (0 = all) */
   precision: number;
+  /** statistics sent only when a field's mean changed beyond the deadband, or at the heartbeat */
+  exception: ExceptionOptions;
   problems: Problem[];
 }
 
@@ -77,8 +83,18 @@ export function aggregateSettings(def: AggregateDefinition): AggregateSettings {
   if (!(maxStreams >= 1)) problems.push({ key: 'maxStreams' });
   const precision = toInt(def.precision, 0);
   if (!(precision >= 0 && precision <= 17)) problems.push({ key: 'precision' });
+  // report by exception judges the means of statistics: a feature vector always goes out
+  const exception: ExceptionOptions = {
+    mode: features ? 'none' : pick<ExceptionMode>(def.exception, ['none', 'absolute', 'percent'], 'none'),
+    band: toNumber(def.exceptionBand, 0),
+    heartbeatMs: toNumber(def.exceptionHeartbeat, 0) * 1000,
+  };
+  if (exception.mode !== 'none') {
+    if (!(exception.band >= 0) || !(exception.heartbeatMs >= 0)) problems.push({ key: 'exception' });
+    if (!statistics.includes('mean')) problems.push({ key: 'exceptionMean' });
+  }
   const key = (def.key || 'topic').trim();
   const keyProblem = pathProblem(key);
   if (keyProblem) problems.push({ key: 'path', vars: { problem: keyProblem } });
-  return { windows, key, features, partial: def.partial === 'drop' ? 'drop' : 'flush', maxStreams, precision, problems };
+  return { windows, key, features, partial: def.partial === 'drop' ? 'drop' : 'flush', maxStreams, precision, exception, problems };
 }
