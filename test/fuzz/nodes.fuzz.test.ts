@@ -12,6 +12,7 @@ import { freePort, waitFor } from '../../scripts/lib/net-util';
 import { helper, lastStatus, load, messages, record, recorder, runtimeWithStateDir } from '../support/red';
 import { model, tempDir, testZoo } from '../support/models';
 import { anyMessage, fuzzRandom, MessageShape } from './generate';
+import { cloudSubscriber } from '../support/cloud';
 
 const MESSAGES = Number(process.env.EDGE_FUZZ_MESSAGES ?? 10_000);
 const SEED = Number(process.env.EDGE_FUZZ_SEED ?? 20261201);
@@ -140,22 +141,29 @@ describe('fuzz: every node takes hostile messages and keeps working', function (
     await waitFor(() => summary.messages.some((m) => m.topic === 'alarm/summary'), 'a summary after the fuzz');
   });
 
-  it('edge-uplink', async () => {
-    await load([{ id: 'cloud', type: 'edge-mqtt-broker', url: `mqtt://127.0.0.1:${broker.port}`, clientId: '', protocolVersion: '4', clean: true, keepalive: '30', rejectUnauthorized: true },
-      { id: 'n', type: 'edge-uplink', broker: 'cloud', topic: 'cloud/${topic}', qos: '1', durability: 'os', maxRecords: '100', batchWait: '20', maxSizeMb: '50',
-        deny: 'secret', wires: [['stats'], ['drops']] }, recorder('stats'), recorder('drops')]);
-    await waitFor(() => lastStatus('n')?.fill === 'green', 'connected');
-    assertClean(await fuzz('n', { commands: ['stats', 'flush'], fields: ['flush'] }, SEED + 3));
-    const stats = record('stats');
-    await waitFor(async () => {
-      receive({ command: 'stats' } as never);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const last = stats.messages[stats.messages.length - 1]?.payload;
-      return last !== undefined && last.queued === 0 && last.enqueued > 0;
-    }, 'everything stored was delivered', 60_000);
-    assert.equal(stats.messages[stats.messages.length - 1].payload.state, 'connected', 'still connected');
-    await waitFor(() => lastStatus('n')?.fill === 'green', 'the link badge back after the refusals');
-  });
+  // the generated payloads (deep, wide, odd keys, every JSON type) through each encoding, decoded at the cloud
+  for (const format of ['json', 'columns']) {
+    it(`edge-uplink (${format})`, async () => {
+      const cloud = await cloudSubscriber(broker.port);
+      await load([{ id: 'cloud', type: 'edge-mqtt-broker', url: `mqtt://127.0.0.1:${broker.port}`, clientId: '', protocolVersion: '4', clean: true, keepalive: '30', rejectUnauthorized: true },
+        { id: 'n', type: 'edge-uplink', broker: 'cloud', topic: 'cloud/${topic}', qos: '1', format, durability: 'os', maxRecords: '100', batchWait: '20', maxSizeMb: '50',
+          urgent: 'alarm/#', deny: 'secret', wires: [['stats'], ['drops']] }, recorder('stats'), recorder('drops')]);
+      await waitFor(() => lastStatus('n')?.fill === 'green', 'connected');
+      assertClean(await fuzz('n', { commands: ['stats', 'flush'], fields: ['flush'] }, SEED + 3));
+      const stats = record('stats');
+      await waitFor(async () => {
+        receive({ command: 'stats' } as never);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const last = stats.messages[stats.messages.length - 1]?.payload;
+        return last !== undefined && last.queued === 0 && last.enqueued > 0;
+      }, 'everything stored was delivered', 60_000);
+      const last = stats.messages[stats.messages.length - 1].payload;
+      assert.equal(last.state, 'connected', 'still connected');
+      await waitFor(() => new Set(cloud.envelopes.map((e) => e.id)).size === last.sent, `every record sent (${last.sent}) decoded at the cloud`, 30_000);
+      await cloud.close();
+      await waitFor(() => lastStatus('n')?.fill === 'green', 'the link badge back after the refusals');
+    });
+  }
 
   it('edge-infer', async () => {
     const { dir } = anomalyStore();
