@@ -73,14 +73,27 @@ export interface ColumnBlock {
 const isBranch = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0;
 
-/** The payload's leaves, depth first in key order. */
-function leaves(payload: unknown, prefix: string[], paths: string[][], values: unknown[]): void {
+/** The payload's leaf values, depth first in key order; returns its shape as text (the same for the same paths). */
+function leaves(payload: unknown, values: unknown[], quoted: Map<string, string>): string {
   if (!isBranch(payload)) {
-    paths.push(prefix);
     values.push(payload);
-    return;
+    return '.';
   }
-  for (const [k, v] of Object.entries(payload)) leaves(v, [...prefix, k], paths, values);
+  let shape = '{';
+  for (const k in payload) {
+    if (!Object.hasOwn(payload, k)) continue;
+    let q = quoted.get(k);
+    if (q === undefined) quoted.set(k, (q = JSON.stringify(k)));
+    shape += `${q}:${leaves(payload[k], values, quoted)},`;
+  }
+  return `${shape}}`;
+}
+
+/** The leaf paths of a payload, in the order leaves() takes its values: made once per shape. */
+function pathsOf(payload: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
+  if (!isBranch(payload)) out.push(prefix);
+  else for (const k in payload) if (Object.hasOwn(payload, k)) pathsOf(payload[k], [...prefix, k], out);
+  return out;
 }
 
 export function packColumns(epoch: string, records: ColumnRecord[]): ColumnBlock {
@@ -91,6 +104,8 @@ export function packColumns(epoch: string, records: ColumnRecord[]): ColumnBlock
   const topic: number[] = [];
   const shapes: Shape[] = [];
   const shapeIndex = new Map<string, Shape>();
+  // keys repeat from record to record: each is quoted once per batch
+  const quoted = new Map<string, string>();
   records.forEach((r, row) => {
     const run = seq[seq.length - 1];
     if (run && run[0] + run[1] === r.seq) run[1]++;
@@ -102,12 +117,11 @@ export function packColumns(epoch: string, records: ColumnRecord[]): ColumnBlock
       topicIndex.set(r.topic, t);
     }
     topic.push(t);
-    const paths: string[][] = [];
     const values: unknown[] = [];
-    leaves(r.payload, [], paths, values);
-    const key = JSON.stringify(paths);
+    const key = leaves(r.payload, values, quoted);
     let shape = shapeIndex.get(key);
     if (!shape) {
+      const paths = pathsOf(r.payload);
       shape = { paths, rows: [], columns: paths.map(() => []) };
       shapeIndex.set(key, shape);
       shapes.push(shape);
@@ -121,7 +135,8 @@ export function packColumns(epoch: string, records: ColumnRecord[]): ColumnBlock
 }
 
 export function encodeColumns(epoch: string, records: ColumnRecord[]): Buffer {
-  return zlib.deflateSync(JSON.stringify(packColumns(epoch, records)), { level: 9, dictionary: DICTIONARY });
+  // zlib's default level: level 9 is six times the time for 2.5 % fewer bytes on statistics
+  return zlib.deflateSync(JSON.stringify(packColumns(epoch, records)), { dictionary: DICTIONARY });
 }
 
 /** Puts a value at a path, making the objects on the way; [] is the payload itself. */
