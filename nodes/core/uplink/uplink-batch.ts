@@ -60,7 +60,8 @@ export function envelopeText(epoch: string, r: StoredRecord): string {
 
 function encode(items: Item[], epoch: string, o: BatchOptions): Buffer {
   if (o.format === 'columns') {
-    return encodeColumns(epoch, items.map(({ r }) => ({ seq: r.id, ts: r.ts, topic: r.topic, payload: JSON.parse(r.body) })));
+    // parsed once: a batch too big for a packet is encoded again in halves
+    return encodeColumns(epoch, items.map((i) => ({ seq: i.r.id, ts: i.r.ts, topic: i.r.topic, payload: (i.payload ??= JSON.parse(i.r.body) as unknown) })));
   }
   const texts = items.map((i) => i.text);
   const text = o.format === 'ndjson' ? `${texts.join('\n')}\n` : `[${texts.join(',')}]`;
@@ -77,6 +78,8 @@ function joinedBytes(n: number, length: number, format: BatchFormat): number {
 
 interface Item {
   r: StoredRecord;
+  /** the body parsed, for columns */
+  payload?: unknown;
   text: string;
   id: number;
   bytes: number;
