@@ -126,9 +126,10 @@ function cloudCounter(url: string): Promise<{ counted: Counted; raw: { publishes
       }
       counted.publishes++;
       meter(counted, topic, payload);
-      if (decodePublish(payload).some((e) => e.topic.startsWith('alarm/'))) counted.alarmBytes += payload.length;
+      const envelopes: Envelope[] = decodePublish(payload);
+      if (envelopes.some((e) => e.topic.startsWith('alarm/'))) counted.alarmBytes += payload.length;
       else counted.bulkBytes += payload.length;
-      for (const e of decodePublish(payload) as Envelope[]) {
+      for (const e of envelopes) {
         if (seen.has(e.id)) continue; // at least once: a resend is counted once
         seen.add(e.id);
         counted.records++;

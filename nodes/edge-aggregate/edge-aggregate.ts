@@ -26,7 +26,7 @@ export = function register(RED: NodeAPI): void {
     if (!usable) kit.configError(kit.words(settings.problems));
     const counts = { windows: 0, refused: 0, evicted: 0 };
     const streams = new StreamTable<StreamWindows>(Math.max(1, settings.maxStreams), () => new StreamWindows(settings.windows), onEvicted);
-    // beside the windows, so a stream pushed out starts its reports afresh too
+    // bounded like the windows; a stream whose reporter was pushed out sends its next window, as a first one
     const exceptions = new StreamTable<ExceptionReporter>(Math.max(1, settings.maxStreams), () => new ExceptionReporter(settings.exception));
 
     /** A stream pushed out by newer ones: its partial window goes out (or is dropped) as on close. */

@@ -1,7 +1,7 @@
 /**
  * Statistics reported by exception: a window of one stream goes out when the mean of any of its fields moved
  * beyond the deadband from the last one sent (absolute, or percent of that one), when a field appears or goes, or
- * when the heartbeat is due; otherwise it is held back and counted. Times are the windows' ends, so event-time
+ * when the heartbeat is due; otherwise it is held back. Times are the windows' ends, so event-time
  * windows keep their own clock.
  */
 export type ExceptionMode = 'none' | 'absolute' | 'percent';
@@ -29,7 +29,6 @@ function means(stats: Record<string, unknown>): Map<string, number> {
 export class ExceptionReporter {
   private last: Map<string, number> | undefined;
   private lastSentAt = -Infinity;
-  held = 0;
 
   constructor(private readonly o: ExceptionOptions) {}
 
@@ -38,10 +37,7 @@ export class ExceptionReporter {
     if (this.o.mode === 'none') return true;
     const now = means(stats);
     const due = this.last === undefined || (this.o.heartbeatMs > 0 && end - this.lastSentAt >= this.o.heartbeatMs);
-    if (!due && !this.changed(now)) {
-      this.held++;
-      return false;
-    }
+    if (!due && !this.changed(now)) return false;
     this.last = now;
     this.lastSentAt = end;
     return true;

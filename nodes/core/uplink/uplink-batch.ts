@@ -10,8 +10,8 @@ import type { StoredRecord } from './durable-queue';
 import { getPath, parsePath } from '../shared/message';
 import { decodeColumns, encodeColumns } from './columns';
 
+/** the list a setting picks from is uplink-settings' BATCH_FORMATS (this module needs Node.js, the editor does not) */
 export type BatchFormat = 'json' | 'ndjson' | 'columns';
-export const BATCH_FORMATS: readonly BatchFormat[] = ['json', 'ndjson', 'columns'];
 
 export interface BatchOptions {
   /** records per publish at most */
@@ -81,7 +81,6 @@ interface Item {
   /** the body parsed, for columns */
   payload?: unknown;
   text: string;
-  id: number;
   bytes: number;
 }
 
@@ -102,9 +101,9 @@ export function planPublishes(records: StoredRecord[], epoch: string, target: (r
   const emit = (topic: string, items: Item[]): void => {
     const payload = encode(items, epoch, o);
     if (payload.length <= o.maxPacketBytes) {
-      plan.publishes.push({ topic, payload, ids: items.map((i) => i.id), plainBytes: items.reduce((a, i) => a + i.bytes, 0) });
+      plan.publishes.push({ topic, payload, ids: items.map((i) => i.r.id), plainBytes: items.reduce((a, i) => a + i.bytes, 0) });
     } else if (items.length === 1) {
-      plan.tooLarge.push(items[0].id);
+      plan.tooLarge.push(items[0].r.id);
     } else {
       const half = Math.ceil(items.length / 2);
       emit(topic, items.slice(0, half));
@@ -124,7 +123,7 @@ export function planPublishes(records: StoredRecord[], epoch: string, target: (r
         items = [];
         length = 0;
       }
-      items.push({ r, text, id: r.id, bytes });
+      items.push({ r, text, bytes });
       length += bytes;
     }
     if (items.length) emit(topic, items);
