@@ -98,9 +98,9 @@ function flow(brokerPort: number, uplink: Record<string, unknown>): unknown[] {
     },
     { id: 'count-drops', z: 'tab', type: 'function', func: "global.set('drops', (global.get('drops') || 0) + msg.payload.count); return null;", outputs: 1, wires: [] },
     { id: 'in-drops', z: 'tab', type: 'http in', url: '/drops', method: 'get', wires: [['read-drops']] },
-    { id: 'read-drops', z: 'tab', type: 'function', func: "msg.payload = { drops: global.get('drops') || 0, refused: global.get('refused') || 0 }; return msg;", outputs: 1, wires: [['res']] },
+    { id: 'read-drops', z: 'tab', type: 'function', func: "msg.payload = { drops: global.get('drops') || 0, refused: global.get('refused') || 0, firstError: global.get('firstError') }; return msg;", outputs: 1, wires: [['res']] },
     { id: 'catch', z: 'tab', type: 'catch', scope: ['up'], uncaught: false, wires: [['count-refused']] },
-    { id: 'count-refused', z: 'tab', type: 'function', func: "global.set('refused', (global.get('refused') || 0) + 1); return null;", outputs: 1, wires: [] },
+    { id: 'count-refused', z: 'tab', type: 'function', func: "global.set('refused', (global.get('refused') || 0) + 1); if (!global.get('firstError')) global.set('firstError', msg.error.message); return null;", outputs: 1, wires: [] },
     { id: 'res', z: 'tab', type: 'http response', statusCode: '', headers: {}, wires: [] },
   ];
   // a node in a tab needs a place on it, or the runtime takes it for a config node
@@ -132,7 +132,7 @@ describe('e2e: edge-uplink with mosquitto and Node-RED processes', function () {
       return false;
     }
   }, 'the uplink flow answering', 30_000);
-  const drops = () => red!.api<{ drops: number; refused: number }>('GET', '/drops');
+  const drops = () => red!.api<{ drops: number; refused: number; firstError?: string }>('GET', '/drops');
   const produce = (count: number, from = 0, size = 0) => red!.api('POST', '/produce', { count, from, size });
   const log = () => fs.readFileSync(path.join(userDir, 'node-red.log'), 'utf8');
 
@@ -232,7 +232,7 @@ describe('e2e: edge-uplink with mosquitto and Node-RED processes', function () {
       const s = await stats();
       const d = await drops();
       const dropped = s.dropped.full + s.dropped.diskFull;
-      assert.equal(d.refused, 0, 'drop-oldest makes room: nothing refused');
+      assert.equal(d.refused, 0, `drop-oldest makes room: nothing refused (the first refusal: ${d.firstError})`);
       assert.ok(dropped > 0, 'records were dropped');
       assert.equal(d.drops, dropped, 'every drop reported on output 2');
       assert.equal(s.queued, 6_000 - dropped, 'stored = accepted - dropped');

@@ -200,6 +200,8 @@ export class DurableQueue {
   private liveCursor = 0;
   private split: number | undefined;
   private readonly reserveFile: string;
+  /** the most bytes stored in one transaction: a quarter of the reserve, where the WAL is folded in anyway */
+  private readonly partBytes: number;
   private diskFullNow = false;
   private reserveTried = 0;
   private bytes = 0;
@@ -219,6 +221,7 @@ export class DurableQueue {
     // The WAL is folded into the database once it holds a quarter of the reserve, and its file cut back to the
     // reserve's size: on a full disk, the space the reserve gives back is then enough for that checkpoint.
     const reserve = o.reserveBytes ?? 1_048_576;
+    this.partBytes = Math.max(16_384, Math.floor((reserve > 0 ? reserve : 1_048_576) / 4));
     if (reserve > 0) {
       db.pragma(`wal_autocheckpoint = ${Math.max(16, Math.floor(reserve / 4 / 4096))}`);
       db.pragma(`journal_size_limit = ${reserve}`);
@@ -387,15 +390,57 @@ export class DurableQueue {
   }
 
   /**
-   * Stores records in one transaction. When they do not fit, the policy decides: drop the oldest records (stored
-   * ones first, never ones in flight, then the oldest of the new ones: all count as accepted), refuse the new ones
-   * that do not fit (drop-newest), or refuse them all with an error (reject).
+   * Stores records. When they do not fit, the policy decides: drop the oldest records (stored ones first, never ones
+   * in flight, then the oldest of the new ones: all count as accepted), refuse the new ones that do not fit
+   * (drop-newest), or refuse them all with an error (reject). What is accepted is always the first records of the
+   * call: once some are refused, the rest are too.
+   *
+   * A large call is stored in parts of at most PART_BYTES, one transaction each: a transaction's WAL must fit in
+   * what the reserve gives back, or on a full disk the WAL could never be folded into the database (which has to
+   * grow for it) and nothing could be stored or deleted again.
    */
   enqueue(records: NewRecord[], now = Date.now()): EnqueueResult {
     const result: EnqueueResult = { accepted: 0, refused: 0, drops: [] };
     this.retryReserve();
+    const sizes = records.map(recordBytes);
+    const incoming = sizes.reduce((a, b) => a + b, 0);
+    if (this.o.onFull === 'reject' && this.o.maxBytes > 0 && this.bytes + incoming > this.o.maxBytes) {
+      this.refuseRest(records.length, incoming, 'full', result);
+    } else {
+      for (let start = 0; start < records.length;) {
+        let end = start + 1;
+        let bytes = sizes[start];
+        while (end < records.length && bytes + sizes[end] <= this.partBytes) bytes += sizes[end++];
+        const part = this.enqueuePart(records.slice(start, end), sizes.slice(start, end), now);
+        result.accepted += part.accepted;
+        result.drops.push(...part.drops);
+        if (part.refused) {
+          result.refused = part.refused;
+          const rest = sizes.slice(end).reduce((a, b) => a + b, 0);
+          if (end < records.length) this.refuseRest(records.length - end, rest, this.diskFullNow ? 'disk-full' : 'full', result);
+          break;
+        }
+        start = end;
+      }
+    }
+    if (result.refused && this.o.onFull === 'reject') {
+      const why = this.diskFullNow ? 'the disk is full' : `the buffer is full (${this.bytes} of ${this.o.maxBytes} bytes)`;
+      throw new QueueFullError(`${why}: ${result.refused} record(s) refused`, result);
+    }
+    return result;
+  }
+
+  /** Records refused without a transaction of their own: counted now, written with the next one that succeeds. */
+  private refuseRest(count: number, bytes: number, reason: 'full' | 'disk-full', result: EnqueueResult): void {
+    this.bump(reason === 'full' ? 'dropped_full' : 'dropped_disk', count);
+    result.refused += count;
+    result.drops.push({ reason, count, ids: [], bytes });
+  }
+
+  /** One part of a call, in one transaction; on a full disk, in smaller ones (storeOnFullDisk). */
+  private enqueuePart(records: NewRecord[], sizes: number[], now: number): EnqueueResult {
+    const result: EnqueueResult = { accepted: 0, refused: 0, drops: [] };
     const run = () => this.atomically(() => {
-      const sizes = records.map(recordBytes);
       const incoming = sizes.reduce((a, b) => a + b, 0);
       let admit = records.length;
       let skip = 0;
@@ -412,7 +457,6 @@ export class DurableQueue {
           admit = 0;
           let room = this.o.maxBytes - this.bytes;
           while (admit < records.length && sizes[admit] <= room) room -= sizes[admit++];
-          if (this.o.onFull === 'reject' && admit < records.length) admit = 0;
         }
       }
       this.insert(records.slice(skip, admit), sizes.slice(skip, admit), now);
@@ -430,11 +474,7 @@ export class DurableQueue {
       run();
     } catch (err) {
       if (!isDiskFull(err)) throw err;
-      this.storeOnFullDisk(records, now, result);
-    }
-    if (result.refused && this.o.onFull === 'reject') {
-      const why = this.diskFullNow ? 'the disk is full' : `the buffer is full (${this.bytes} of ${this.o.maxBytes} bytes)`;
-      throw new QueueFullError(`${why}: ${result.refused} record(s) refused`, result);
+      this.storeOnFullDisk(records, sizes, now, result);
     }
     return result;
   }
@@ -445,9 +485,8 @@ export class DurableQueue {
    * not in flight (earlier parts of this call included) and tries again. The other policies, or a disk with
    * nothing left to delete, refuse the records not stored. Counted as disk-full drops either way.
    */
-  private storeOnFullDisk(records: NewRecord[], now: number, result: EnqueueResult): void {
+  private storeOnFullDisk(records: NewRecord[], sizes: number[], now: number, result: EnqueueResult): void {
     this.releaseReserve();
-    const sizes = records.map(recordBytes);
     result.accepted = 0;
     result.refused = 0;
     result.drops = [];

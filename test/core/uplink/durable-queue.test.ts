@@ -398,6 +398,23 @@ describe('core: durable queue on a full disk', function () {
     assert.equal(q.stats().dropped.diskFull, dropped);
   });
 
+  it('drop-oldest: a large group that fits, then groups that do not: the WAL can always be folded in again', () => {
+    // a group written in one transaction leaves a WAL larger than the reserve; on the full disk that followed,
+    // the database could not grow to take it in, and every later record was refused
+    const q = open('groups.db', 'drop-oldest');
+    let from = 0;
+    for (const n of [250, 300, 300, 300]) {
+      const r = q.enqueue(Array.from({ length: n }, (_, k) => rec('t', body(from + k))));
+      from += n;
+      assert.deepEqual([r.accepted, r.refused], [n, 0], `a group of ${n} accepted`);
+    }
+    const s = q.stats();
+    assert.equal(s.queued, from - s.dropped.diskFull, 'stored + dropped = accepted');
+    const kept = q.page(100_000).map((r) => r.body);
+    assert.ok(kept.length > 100, `${kept.length} kept on a disk of 640 KiB`);
+    assert.deepEqual(kept, Array.from({ length: kept.length }, (_, k) => body(from - kept.length + k)), 'the newest kept, in order');
+  });
+
   it('space given back on the disk is noticed by the next enqueue, with the link down (no ack)', () => {
     const freeSpace = filler();
     const q = open('no-link.db', 'drop-newest');
