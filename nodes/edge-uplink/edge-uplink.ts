@@ -4,6 +4,7 @@
  * Output 1: statistics (on `msg.command = "stats"`); output 2: drop events (full buffer, age, too large, a topic
  * that cannot be published, a publish the broker refused).
  */
+import os from 'node:os';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { MqttBrokerHandle } from '../core/connections/config-handles';
@@ -19,6 +20,20 @@ interface UplinkDef extends NodeDef, UplinkSettings {
   broker: string;
 }
 
+/**
+ * The gateway id when the setting is empty: the Node-RED instance's id (made once and kept in the user directory's
+ * runtime config, so it survives restarts), or the host name where the runtime has none.
+ */
+function instanceGatewayId(RED: NodeAPI): string {
+  try {
+    const id = (RED.settings as unknown as { get(key: string): unknown }).get('instanceId');
+    if (typeof id === 'string' && id) return id;
+  } catch {
+    // settings not loaded from storage (an embedded runtime)
+  }
+  return os.hostname().replace(/[^A-Za-z0-9._:-]/g, '-') || 'gateway';
+}
+
 export = function register(RED: NodeAPI): void {
   function EdgeUplink(this: Node, def: UplinkDef): void {
     RED.nodes.createNode(this, def);
@@ -26,7 +41,7 @@ export = function register(RED: NodeAPI): void {
     const kit = nodeKit(RED, node, 'edge-uplink');
     const { t, status } = kit;
     const broker = RED.nodes.getNode(def.broker) as (Node & MqttBrokerHandle) | null;
-    const options = uplinkOptions(def);
+    const options = uplinkOptions(def, instanceGatewayId(RED));
     const problems = options.problems.map((key) => t(`errors.${key}`));
     if (!broker) problems.unshift(t('errors.noBroker'));
     else if (broker.problem) problems.unshift(broker.problem);

@@ -47,11 +47,11 @@ describe('e2e: the editor in headless Chromium', function () {
   it('lists every node of the package under "edge intelligence", and the config nodes as config', async () => {
     const categories = await page.evaluate(() => {
       const w = window as unknown as { RED: { nodes: { getType(t: string): { category: string } | undefined } } };
-      return ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-model']
+      return ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update', 'edge-ingest', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-model']
         .map((t) => w.RED.nodes.getType(t)?.category);
     });
-    assert.deepEqual(categories, [...new Array(7).fill('edge intelligence'), 'config', 'config', 'config']);
-    for (const type of ['edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update']) {
+    assert.deepEqual(categories, [...new Array(8).fill('edge intelligence'), 'config', 'config', 'config']);
+    for (const type of ['edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update', 'edge-ingest']) {
       assert.equal(await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).count(), 1, `${type} in the palette`);
     }
     const header = await page.locator('.red-ui-palette-node[data-palette-type="edge-sensor"]')

@@ -12,7 +12,7 @@ import { asVersion, model } from '../support/models';
 
 const TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-model'];
 /** the nodes shown in the palette, each with its own icon */
-const FLOW_TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update'];
+const FLOW_TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update', 'edge-ingest'];
 
 interface NodeSet { id: string; module: string; types: string[]; enabled: boolean; err?: string }
 

@@ -28,6 +28,8 @@ function flowOf(row: BadValue): { flow: object[]; judged: string } {
       return { flow: [{ ...device, ...bad }], judged: 'device' };
     case 'edge-uplink':
       return { flow: [{ id: 'n', type: 'edge-uplink', broker: 'broker', ...bad }, broker], judged: 'n' };
+    case 'edge-ingest':
+      return { flow: [{ id: 'n', type: 'edge-ingest', broker: 'broker', ...bad }, broker], judged: 'n' };
     case 'edge-model-update':
       return { flow: [{ id: 'n', type: 'edge-model-update', model: 'model', source: 'http', requireSignature: false, ...bad }, model], judged: 'n' };
     case 'edge-alarm':

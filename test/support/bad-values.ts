@@ -26,6 +26,9 @@ export const BAD_VALUES: BadValue[] = [
   { type: 'edge-sensor', source: 'mqtt', field: 'subscription', good: 'plant/+/x', value: 'plant/#/x', words: '"#" must be a whole last level of the topic (got "plant/#/x")' },
   { type: 'edge-uplink', field: 'topic', value: 'a/#', words: 'the topic cannot be published to: MQTT allows + and # only in subscriptions, and no NUL character or leading $ in a publish topic' },
   { type: 'edge-uplink', field: 'urgent', value: 'plant1/#/alarms', words: '"Send at once" must be MQTT topic filters separated by commas (+ and # only as whole levels, # last)' },
+  { type: 'edge-uplink', field: 'gateway', value: 'press line 3', words: 'the gateway id must be 1 to 128 letters, digits, dots, dashes, colons or underscores (it may be a topic level)' },
+  { type: 'edge-ingest', field: 'window', value: '0', words: 'the window must be 1 to 10,000,000 ids' },
+  { type: 'edge-ingest', field: 'topic', value: 'edge/#/x', words: '"#" must be a whole last level of the topic (got "edge/#/x")' },
   { type: 'edge-model-update', field: 'url', good: 'http://registry.example/pump/manifest.json', value: 'not a url', words: 'the manifest URL must start with http:// or https://' },
   { type: 'edge-alarm', field: 'chatterSeconds', value: '-1', words: 'the chatter window must be above 0 seconds' },
 ];

@@ -18,13 +18,14 @@ import modelNode = require('../../nodes/edge-model/edge-model');
 import inferNode = require('../../nodes/edge-infer/edge-infer');
 import uplinkNode = require('../../nodes/edge-uplink/edge-uplink');
 import updateNode = require('../../nodes/edge-model-update/edge-model-update');
+import ingestNode = require('../../nodes/edge-ingest/edge-ingest');
 import { waitFor } from '../../scripts/lib/net-util';
 
 helper.init(require.resolve('node-red'));
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const catalogues: Record<string, unknown> = {};
-for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate', 'edge-filter', 'edge-alarm', 'edge-model', 'edge-infer', 'edge-uplink', 'edge-model-update']) {
+for (const type of ['edge-sensor', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-aggregate', 'edge-filter', 'edge-alarm', 'edge-model', 'edge-infer', 'edge-uplink', 'edge-model-update', 'edge-ingest']) {
   Object.assign(catalogues, JSON.parse(fs.readFileSync(path.join(repo, 'nodes', type, 'locales', 'en-US', `${type}.json`), 'utf8')));
 }
 
@@ -41,7 +42,7 @@ const withCatalogue = (module: NodeModule): NodeModule => (RED) => {
   module(RED);
 };
 
-export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, updateNode].map(withCatalogue);
+export const ALL_NODES = [sensorNode, brokerNode, deviceNode, aggregateNode, filterNode, alarmNode, modelNode, inferNode, uplinkNode, updateNode, ingestNode].map(withCatalogue);
 export { helper };
 
 export function startServer(): Promise<void> {

@@ -11,6 +11,7 @@ import { sensorProblems } from '../sensor/sensor-settings';
 import { modbusDeviceSettings } from '../connections/modbus-settings';
 import { brokerSettings } from '../connections/mqtt-settings';
 import { uplinkOptions, UplinkSettings } from '../uplink/uplink-settings';
+import { ingestOptions, IngestSettings } from '../ingest/ingest-settings';
 import { updateOptions, UpdateSettings } from '../updates/update-settings';
 import { engineOptions, InferSettings } from '../inference/infer-settings';
 import type { Problem } from '../shared/fields';
@@ -107,7 +108,13 @@ export const RULES: Record<string, TypeRules> = {
   'edge-uplink': {
     check: (d) => keys(uplinkOptions(d as unknown as UplinkSettings).problems),
     fields: { qos: 'qos', maxRecords: 'maxRecords', batchWait: 'batchWait', maxPacket: 'maxPacketKb', groupMs: 'groupMs', limits: 'maxSizeMb',
-      rate: 'rateRecords', userProperties: 'userProperties', paths: 'allow', topicTemplate: 'topic', messageExpiry: 'messageExpiry', urgent: 'urgent' },
+      rate: 'rateRecords', userProperties: 'userProperties', paths: 'allow', topicTemplate: 'topic', messageExpiry: 'messageExpiry', urgent: 'urgent',
+      gateway: 'gateway' },
+    fallback: 'topic',
+  },
+  'edge-ingest': {
+    check: (d) => ingestOptions(d as unknown as IngestSettings).problems,
+    fields: { filterEmpty: 'topic', filterHash: 'topic', filterPlus: 'topic', topicShared: 'topic', qos: 'qos', group: 'group', window: 'window', ledger: 'ledger' },
     fallback: 'topic',
   },
   'edge-model-update': {

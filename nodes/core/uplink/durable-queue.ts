@@ -21,10 +21,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { writeDurably } from '../shared/json-store';
+import { openChecked, OpenReport, SqliteLockedError } from '../shared/sqlite-file';
 
 import type { Durability, FullPolicy } from './uplink-settings';
 
-export type { Durability, FullPolicy };
+export type { Durability, FullPolicy, OpenReport };
+/** Another process holds the database locked: not damage; opening is tried again later. */
+export const QueueLockedError = SqliteLockedError;
 /**
  * full: the size limit; disk-full: the disk; ttl: too old; too-large: bigger than one packet may carry;
  * bad-topic: no valid MQTT topic (refused before storing); refused: the broker refused the publish that carried it
@@ -103,12 +106,6 @@ type PageRow = [id: number, topic: string, ts: number, enqueued: number, bytes: 
 const INSERT_CHUNK = 32;
 const insertRows = (n: number) => `INSERT INTO records (topic, ts, enqueued, bytes, body) VALUES ${Array(n).fill('(?, ?, ?, ?, ?)').join(', ')}`;
 
-/** A damaged database found at open, and where it was moved. */
-export interface OpenReport {
-  movedAside?: string;
-  reason?: string;
-}
-
 const COUNTERS = ['enqueued', 'acked', 'resent', 'dropped_full', 'dropped_disk', 'dropped_ttl', 'dropped_large', 'dropped_refused'] as const;
 type Counter = (typeof COUNTERS)[number];
 
@@ -117,14 +114,6 @@ const isDiskFull = (err: unknown) => (err as { code?: string }).code === 'SQLITE
 function recordBytes(r: NewRecord): number {
   return Buffer.byteLength(r.topic) + Buffer.byteLength(r.body);
 }
-
-/** Another process holds the database locked: not damage; opening is tried again later. */
-export class QueueLockedError extends Error {}
-
-/** SQLite's word that a file is not a sound database (being locked, read-only or missing is not damage). */
-const DAMAGE_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
-const LOCK_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
-class DamagedError extends Error {}
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS records (
@@ -138,54 +127,6 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 const COLUMNS: Record<string, string[]> = { records: ['id', 'topic', 'ts', 'enqueued', 'bytes', 'body'], meta: ['key', 'value'] };
-
-/** A database whose tables have other columns is someone else's (or an incompatible version): not usable here. */
-function checkSchema(db: Database.Database): void {
-  db.exec(SCHEMA);
-  for (const [table, columns] of Object.entries(COLUMNS)) {
-    const found = (db.pragma(`table_info(${table})`) as Array<{ name: string }>).map((c) => c.name);
-    if (found.join(',') !== columns.join(',')) throw new DamagedError(`table ${table} has other columns (${found.join(', ')})`);
-  }
-}
-
-/**
- * Opens the file as SQLite and checks it; a file that is not a sound database of this schema is moved aside (with
- * its WAL). Locked is not damaged: QueueLockedError, and nothing is moved. Other failures (a read-only
- * directory, no permission) are thrown as they are, and nothing is moved either.
- */
-function openChecked(file: string): { db: Database.Database; report: OpenReport } {
-  const report: OpenReport = {};
-  const tryOpen = () => {
-    // no waiting for a lock at open: the caller tries again later instead of blocking the event loop
-    const db = new Database(file, { timeout: 0 });
-    try {
-      db.pragma('journal_mode = WAL');
-      const check = db.pragma('quick_check', { simple: true });
-      if (check !== 'ok') throw new DamagedError(`integrity check: ${String(check)}`);
-      checkSchema(db);
-      db.pragma('busy_timeout = 500');
-      return db;
-    } catch (err) {
-      db.close();
-      const code = (err as { code?: string }).code ?? '';
-      if (LOCK_CODES.has(code)) throw new QueueLockedError(`the buffer database is locked by another process (${(err as Error).message})`);
-      if (DAMAGE_CODES.has(code)) throw new DamagedError((err as Error).message);
-      throw err;
-    }
-  };
-  try {
-    return { db: tryOpen(), report };
-  } catch (err) {
-    if (!(err instanceof DamagedError)) throw err;
-    const aside = `${file}.corrupt-${Date.now()}`;
-    for (const suffix of ['', '-wal', '-shm']) {
-      if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, aside + suffix);
-    }
-    report.movedAside = aside;
-    report.reason = err.message;
-    return { db: tryOpen(), report };
-  }
-}
 
 export class DurableQueue {
   readonly epoch: string;
@@ -212,7 +153,7 @@ export class DurableQueue {
 
   constructor(readonly file: string, private readonly o: QueueOptions) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const { db, report } = openChecked(file);
+    const { db, report } = openChecked(file, SCHEMA, COLUMNS, 'buffer');
     this.db = db;
     this.opened = report;
     db.pragma(`synchronous = ${o.durability === 'os' ? 'OFF' : 'FULL'}`);

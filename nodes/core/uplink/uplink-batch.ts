@@ -1,6 +1,6 @@
 /**
  * What the uplink puts on the wire: each record in an envelope the cloud can de-duplicate and order by
- * ({id: "<epoch>:<seq>", seq, ts, topic, payload}), many records per publish (a JSON array or NDJSON, optionally
+ * ({id: "<epoch>:<seq>", gateway, seq, ts, topic, payload}), many records per publish (a JSON array or NDJSON, optionally
  * gzipped, or the deflated column layout of columns.ts), each publish within the broker's packet limit (e.g.
  * 128 KB for AWS IoT Core). Also the field filter that keeps site-only data on site, and the token bucket that
  * paces a backlog.
@@ -21,10 +21,14 @@ export interface BatchOptions {
   format: BatchFormat;
   /** json and ndjson only: columns are always deflated */
   gzip: boolean;
+  /** the gateway's id, in every envelope (in a column block's header) */
+  gateway?: string;
 }
 
 export interface Envelope {
   id: string;
+  /** the sending gateway (edge-uplink's gateway id); absent from batches of versions before it */
+  gateway?: string;
   seq: number;
   ts: number;
   topic: string;
@@ -46,22 +50,23 @@ export interface Plan {
   tooLarge: number[];
 }
 
-export function envelope(epoch: string, r: StoredRecord): Envelope {
-  return { id: `${epoch}:${r.id}`, seq: r.id, ts: r.ts, topic: r.topic, payload: JSON.parse(r.body) };
+export function envelope(epoch: string, r: StoredRecord, gateway?: string): Envelope {
+  return { id: `${epoch}:${r.id}`, ...(gateway === undefined ? {} : { gateway }), seq: r.id, ts: r.ts, topic: r.topic, payload: JSON.parse(r.body) };
 }
 
 /**
  * The envelope as JSON text, written around the stored body as it is (the body is JSON already): the same text as
  * JSON.stringify(envelope(epoch, r)), without parsing the body and encoding it again.
  */
-export function envelopeText(epoch: string, r: StoredRecord): string {
-  return `{"id":${JSON.stringify(`${epoch}:${r.id}`)},"seq":${r.id},"ts":${r.ts},"topic":${JSON.stringify(r.topic)},"payload":${r.body}}`;
+export function envelopeText(epoch: string, r: StoredRecord, gateway?: string): string {
+  const from = gateway === undefined ? '' : `"gateway":${JSON.stringify(gateway)},`;
+  return `{"id":${JSON.stringify(`${epoch}:${r.id}`)},${from}"seq":${r.id},"ts":${r.ts},"topic":${JSON.stringify(r.topic)},"payload":${r.body}}`;
 }
 
 function encode(items: Item[], epoch: string, o: BatchOptions): Buffer {
   if (o.format === 'columns') {
     // parsed once: a batch too big for a packet is encoded again in halves
-    return encodeColumns(epoch, items.map((i) => ({ seq: i.r.id, ts: i.r.ts, topic: i.r.topic, payload: (i.payload ??= JSON.parse(i.r.body) as unknown) })));
+    return encodeColumns(epoch, items.map((i) => ({ seq: i.r.id, ts: i.r.ts, topic: i.r.topic, payload: (i.payload ??= JSON.parse(i.r.body) as unknown) })), o.gateway);
   }
   const texts = items.map((i) => i.text);
   const text = o.format === 'ndjson' ? `${texts.join('\n')}\n` : `[${texts.join(',')}]`;
@@ -114,7 +119,7 @@ export function planPublishes(records: StoredRecord[], epoch: string, target: (r
     let items: Item[] = [];
     let length = 0;
     for (const r of list) {
-      const text = envelopeText(epoch, r);
+      const text = envelopeText(epoch, r, o.gateway);
       const bytes = Buffer.byteLength(text);
       // compression decides at emit; plain sizes are known now
       const over = !compressed(o) && joinedBytes(items.length + 1, length + bytes, o.format) > o.maxPacketBytes;
@@ -137,8 +142,9 @@ export function planPublishes(records: StoredRecord[], epoch: string, target: (r
  */
 export function decodePublish(payload: Buffer): Envelope[] {
   if (payload[0] === 0x78) {
-    const { epoch, records } = decodeColumns(payload);
-    return records.map((r) => ({ id: `${epoch}:${r.seq}`, seq: r.seq, ts: r.ts, topic: r.topic, payload: r.payload }));
+    const { epoch, gateway, records } = decodeColumns(payload);
+    const from = gateway === undefined ? {} : { gateway };
+    return records.map((r) => ({ id: `${epoch}:${r.seq}`, ...from, seq: r.seq, ts: r.ts, topic: r.topic, payload: r.payload }));
   }
   const text = (payload[0] === 0x1f && payload[1] === 0x8b ? zlib.gunzipSync(payload) : payload).toString().trimStart();
   if (text[0] === '[') return JSON.parse(text) as Envelope[];

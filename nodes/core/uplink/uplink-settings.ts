@@ -19,6 +19,8 @@ export const BATCH_FORMATS: readonly BatchFormat[] = ['json', 'ndjson', 'columns
 
 export interface UplinkSettings {
   topic: string;
+  /** the gateway's id in every envelope and in `${gateway}` of the topic; empty: the Node-RED instance's */
+  gateway?: string;
   qos: string;
   retain: boolean;
   format: string;
@@ -59,6 +61,14 @@ function pick<T extends string>(value: string, allowed: readonly T[], fallback: 
   return (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
 }
 
+/**
+ * A gateway id: letters, digits and `. _ : -`, 1 to 128 of them, so it can be a topic level, a file name and an AWS
+ * IoT thing name as it is. Undefined when usable.
+ */
+export function gatewayIdProblem(id: string): string | undefined {
+  return /^[A-Za-z0-9._:-]{1,128}$/.test(id) ? undefined : 'gateway';
+}
+
 const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 /** `key=value` pairs, one per line or comma separated; undefined when a pair has no key. */
@@ -72,8 +82,14 @@ export function parseUserProperties(text: string | undefined): Record<string, st
   return out;
 }
 
-export function uplinkOptions(def: UplinkSettings): UplinkOptions {
+/**
+ * `instanceGateway`: the id a gateway has when the setting is empty (the glue passes the Node-RED instance's; the
+ * editor, which does not know it, checks the rest with a stand-in).
+ */
+export function uplinkOptions(def: UplinkSettings, instanceGateway = 'gateway'): UplinkOptions {
   const problems: string[] = [];
+  const gateway = (def.gateway ?? '').trim() || instanceGateway;
+  if (gatewayIdProblem(gateway)) problems.push('gateway');
   const qos = toInt(def.qos, 1);
   const maxRecords = toInt(def.maxRecords, 500);
   const batchWaitMs = toNumber(def.batchWait, 1000);
@@ -110,16 +126,16 @@ export function uplinkOptions(def: UplinkSettings): UplinkOptions {
   const deny = list(def.deny);
   if ([...allow, ...deny].some((p) => pathProblem(p) !== undefined)) problems.push('paths');
 
-  // "${topic}" in the template is the record's own topic (inserted as it is: no "$&" patterns); an empty
-  // template sends to the record's topic
+  // "${topic}" in the template is the record's own topic (inserted as it is: no "$&" patterns), "${gateway}" the
+  // gateway id; an empty template sends to the record's topic
   const template = (def.topic ?? '').trim();
-  const pieces = template.split('${topic}');
+  const pieces = template.split('${gateway}').join(gateway).split('${topic}');
   // the part a user typed must be publishable whatever the record's topic is
   if (template && publishTopicProblem(pieces.join('t'), false)) problems.push('topicTemplate');
   return {
     queue: { durability, maxBytes, maxAgeMs, onFull: pick<FullPolicy>(def.onFull, FULL_POLICIES, 'drop-oldest') },
     sender: {
-      batch: { maxRecords, maxPacketBytes, format: pick<BatchFormat>(def.format, BATCH_FORMATS, 'json'), gzip: def.gzip !== false },
+      batch: { maxRecords, maxPacketBytes, format: pick<BatchFormat>(def.format, BATCH_FORMATS, 'json'), gzip: def.gzip !== false, gateway },
       batchWaitMs,
       topic: template ? (r) => pieces.join(r.topic) : (r) => r.topic,
       qos: qos === 2 ? 2 : 1,

@@ -23,7 +23,7 @@ function paletteDefaults(type: string): Record<string, unknown> {
 
 describe('core: the editor rules', () => {
   it('every node type of the package has rules, and a node as the palette gives it has no problem', () => {
-    assert.deepEqual(Object.keys(RULES).sort(), ['edge-aggregate', 'edge-alarm', 'edge-filter', 'edge-infer', 'edge-modbus-device', 'edge-model-update',
+    assert.deepEqual(Object.keys(RULES).sort(), ['edge-aggregate', 'edge-alarm', 'edge-filter', 'edge-infer', 'edge-ingest', 'edge-modbus-device', 'edge-model-update',
       'edge-mqtt-broker', 'edge-sensor', 'edge-uplink']);
     for (const type of Object.keys(RULES)) {
       const defaults = paletteDefaults(type);

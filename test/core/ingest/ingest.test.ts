@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { Ingest } from '../../../nodes/core/ingest/ingest';
+import { IngestLedger } from '../../../nodes/core/ingest/ingest-ledger';
+import { ingestOptions } from '../../../nodes/core/ingest/ingest-settings';
+import { planPublishes } from '../../../nodes/core/uplink/uplink-batch';
+import type { StoredRecord } from '../../../nodes/core/uplink/durable-queue';
+import { KeyedError } from '../../../nodes/core/shared/errors';
+
+describe('core: ingest', () => {
+  let dir: string;
+  let ledger: IngestLedger;
+  let ingest: Ingest;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-ingest-'));
+    ledger = new IngestLedger(path.join(dir, 'l.db'), { window: 1000 });
+    ingest = new Ingest(ledger);
+  });
+  afterEach(() => {
+    ledger.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const stored = (n: number, from = 1): StoredRecord[] => Array.from({ length: n }, (_, i) => ({
+    id: from + i, topic: i % 2 ? 'pump/temp' : 'alarm/pump', ts: 1_700_000_000_000 + i * 100, enqueued: 0, bytes: 0,
+    body: JSON.stringify({ v: from + i, unit: 'C' }),
+  }));
+
+  for (const [format, gzip] of [['json', false], ['json', true], ['ndjson', false], ['ndjson', true], ['columns', false]] as const) {
+    it(`unpacks ${format}${gzip ? ' gzipped' : ''} batches into records, each once, with the gateway and id`, () => {
+      const plan = planPublishes(stored(30), 'E1', () => 'edge/gw-7', { maxRecords: 10, maxPacketBytes: 1_000_000, format, gzip, gateway: 'gw-7' });
+      assert.equal(plan.publishes.length, 3);
+      const out = plan.publishes.flatMap((p) => ingest.receive(p.topic, p.payload).records);
+      assert.equal(out.length, 30);
+      assert.deepEqual(out[1], { topic: 'pump/temp', payload: { v: 2, unit: 'C' }, ts: 1_700_000_000_100, gateway: 'gw-7', id: 'E1:2', epoch: 'E1', seq: 2 });
+      // the same publishes again (a resend after a lost acknowledgement): nothing
+      const again = plan.publishes.map((p) => ingest.receive(p.topic, p.payload));
+      assert.deepEqual([again.flatMap((r) => r.records).length, again.reduce((a, r) => a + r.duplicates, 0)], [0, 30]);
+    });
+  }
+
+  it('a publish that is no batch is refused in words, with nothing let through', () => {
+    for (const payload of [Buffer.from('hello'), Buffer.from([0x78, 0x9c, 1, 2, 3]), zlib.gzipSync('{"a":'), Buffer.alloc(0)]) {
+      assert.throws(() => ingest.receive('edge/x', payload), (err: unknown) => err instanceof KeyedError && err.key === 'undecodable' && err.vars?.bytes === payload.length);
+    }
+    assert.equal(ingest.undecodable, 4);
+    assert.equal(ledger.stats().accepted, 0);
+  });
+
+  it('leaves out records without an edge-uplink envelope, counted, and takes the rest', () => {
+    const list = [
+      { id: 'E:1', seq: 1, ts: 5, topic: 't', payload: 1 },
+      { id: 'no-seq', topic: 't', payload: 2 },
+      { id: 'E:x', topic: 't', payload: 3 },
+      { id: 'E:2', seq: 3, topic: 't', payload: 4 },
+      { id: 'E:0', topic: 't', payload: 5 },
+      { id: 'E:4', topic: 7, payload: 6 },
+      null,
+      { id: 'E:5', topic: 't', payload: 7, gateway: 12 },
+      { id: 'E:6', topic: 't', payload: 8 },
+    ];
+    const r = ingest.receive('edge/x', Buffer.from(JSON.stringify(list)), 99);
+    assert.deepEqual(r.records.map((x) => [x.payload, x.ts, x.gateway]), [[1, 5, undefined], [8, 99, undefined]]);
+    assert.deepEqual(r.events, [{ kind: 'invalid', topic: 'edge/x', count: 7 }, { kind: 'epoch', gateway: '', epoch: 'E' }]);
+  });
+
+  it('settings: the editor and the runtime name the same problems', () => {
+    assert.deepEqual(ingestOptions({ topic: '', qos: '', window: '' }), { subscription: 'edge/+', qos: 1, window: 100_000, ledger: undefined, problems: [] });
+    assert.equal(ingestOptions({ topic: 'edge/#', qos: '2', window: '10', group: 'cloud-a', ledger: 'site' }).subscription, '$share/cloud-a/edge/#');
+    const keys = (d: object) => ingestOptions({ topic: 'edge/+', qos: '1', window: '5', ...d }).problems.map((p) => p.key);
+    assert.deepEqual(keys({ topic: 'a/#/b' }), ['filterHash']);
+    assert.deepEqual(keys({ topic: '$share/g/edge/+' }), ['topicShared']);
+    assert.deepEqual(keys({ qos: '0' }), ['qos']);
+    assert.deepEqual(keys({ group: 'a/b' }), ['group']);
+    assert.deepEqual(keys({ window: '0' }), ['window']);
+    assert.deepEqual(keys({ window: 'many' }), ['window']);
+    assert.deepEqual(keys({ ledger: '../x' }), ['ledger']);
+  });
+});
