@@ -1,7 +1,8 @@
 /**
  * A TCP link that can be cut: forwards a local port to a target, and on `cut()` drops every connection and stops
  * listening, as a lost WAN link looks to a gateway. The demo puts its "cloud" behind one. It counts the bytes each
- * way, as a metered WAN link bills them.
+ * way, as a metered WAN link bills them. `muted` drops what comes back from the target while the link stays up:
+ * acknowledgements lost on the way, as on a link that fails one way.
  */
 import net from 'node:net';
 
@@ -10,6 +11,7 @@ export class LinkProxy {
   private readonly sockets = new Set<net.Socket>();
   /** bytes forwarded to the target and back, over every connection so far */
   readonly bytes = { toTarget: 0, fromTarget: 0 };
+  muted = false;
 
   constructor(readonly port: number, private readonly target: { host: string; port: number }, private readonly host = '127.0.0.1') {}
 
@@ -27,8 +29,11 @@ export class LinkProxy {
         s.on('error', () => undefined);
       }
       client.on('data', (chunk: Buffer) => { this.bytes.toTarget += chunk.length; });
-      upstream.on('data', (chunk: Buffer) => { this.bytes.fromTarget += chunk.length; });
-      client.pipe(upstream).pipe(client);
+      upstream.on('data', (chunk: Buffer) => {
+        this.bytes.fromTarget += chunk.length;
+        if (!this.muted) client.write(chunk);
+      });
+      client.pipe(upstream);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
