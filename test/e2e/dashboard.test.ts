@@ -58,7 +58,7 @@ describe('e2e: the dashboard of the demo (FlowFuse Dashboard 2.0, Chromium)', fu
     cloud.on('message', (_topic, payload) => {
       for (const e of decodePublish(payload)) if (e.topic.startsWith('alarm/')) alarmEvents.push(e as AlarmEnvelope);
     });
-    await cloud.subscribeAsync('cloud/site1/#', { qos: 1 });
+    await cloud.subscribeAsync('edge/site1', { qos: 1 });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   });
 

@@ -89,7 +89,7 @@ describe('e2e: the demo gateway (npm start)', function () {
       const cloud = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`);
       const envelopes: Envelope[] = [];
       cloud.on('message', (_t, payload) => envelopes.push(...decodePublish(payload)));
-      await cloud.subscribeAsync('cloud/site1/#', { qos: 1 });
+      await cloud.subscribeAsync('edge/site1', { qos: 1 });
       await waitFor(() => envelopes.some((e) => e.topic.startsWith('alarm/')), 'an alarm event in the cloud', 60_000);
       await waitFor(() => envelopes.some((e) => (e.payload as { anomaly?: boolean }).anomaly === true), 'a flagged anomaly in the cloud', 60_000);
       await cloud.publishAsync('demo/cloud-link', 'down', { qos: 1 });
