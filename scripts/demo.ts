@@ -22,7 +22,7 @@ import mqtt from 'mqtt';
 import { startAedes, EmbeddedBroker } from './lib/aedes-broker';
 import { LinkProxy } from './lib/link-proxy';
 import { PumpDevice } from './lib/pump';
-import { startNodeRed, NodeRedProcess } from './lib/node-red-process';
+import { linkPackage, startNodeRed, NodeRedProcess } from './lib/node-red-process';
 import { portInUse } from './lib/net-util';
 import { ModelStore } from '../nodes/core/models/model-store';
 import { buildZoo, referenceOutput, Zoo } from './lib/model-zoo';
@@ -57,17 +57,10 @@ function secondsFromEnv(name: string, fallback: number): number {
   return seconds;
 }
 
-/** Links a package into the demo user dir's node_modules, as `npm install <path>` would, without a copy. */
-function linkModule(name: string, target: string): void {
-  const link = path.join(userDir, 'node_modules', ...name.split('/'));
-  fs.mkdirSync(path.dirname(link), { recursive: true });
-  if (!fs.existsSync(link)) fs.symlinkSync(path.relative(path.dirname(link), target), link, 'dir');
-}
-
 /** This repository and FlowFuse Dashboard 2.0 (a devDependency: the demo's dashboard, not a need of the package). */
 function installPackage(): void {
-  linkModule(packageName, root);
-  linkModule(DASHBOARD, path.dirname(require.resolve(`${DASHBOARD}/package.json`)));
+  linkPackage(userDir, packageName, root);
+  linkPackage(userDir, DASHBOARD, path.dirname(require.resolve(`${DASHBOARD}/package.json`)));
   const pkg = path.join(userDir, 'package.json');
   if (!fs.existsSync(pkg)) {
     fs.writeFileSync(pkg, JSON.stringify({ name: 'edge-demo', private: true, dependencies: { [packageName]: 'file:..' } }, null, 2));

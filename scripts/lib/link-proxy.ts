@@ -12,6 +12,8 @@ export class LinkProxy {
   /** bytes forwarded to the target and back, over every connection so far */
   readonly bytes = { toTarget: 0, fromTarget: 0 };
   muted = false;
+  /** when each connection was opened (ms): the reconnection attempts clients made */
+  readonly accepted: number[] = [];
 
   constructor(readonly port: number, private readonly target: { host: string; port: number }, private readonly host = '127.0.0.1') {}
 
@@ -22,6 +24,7 @@ export class LinkProxy {
   async restore(): Promise<void> {
     if (this.server) return;
     const server = net.createServer((client) => {
+      this.accepted.push(Date.now());
       const upstream = net.connect(this.target.port, this.target.host);
       for (const s of [client, upstream]) {
         this.sockets.add(s);

@@ -90,6 +90,13 @@ export class NodeRedProcess {
   }
 }
 
+/** Links a package into a user dir's node_modules, as `npm install <path>` would, without a copy. */
+export function linkPackage(userDir: string, name: string, target: string): void {
+  const link = path.join(userDir, 'node_modules', ...name.split('/'));
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  if (!fs.existsSync(link)) fs.symlinkSync(path.relative(path.dirname(link), target), link, 'dir');
+}
+
 export async function startNodeRed(options: NodeRedOptions): Promise<NodeRedProcess> {
   fs.mkdirSync(options.userDir, { recursive: true });
   const settingsFile = path.join(options.userDir, 'settings.js');

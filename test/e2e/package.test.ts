@@ -10,7 +10,7 @@ import { freePort, waitFor } from '../../scripts/lib/net-util';
 import { ModelStore } from '../../nodes/core/models/model-store';
 import { asVersion, model } from '../support/models';
 
-const TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-model'];
+const TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update', 'edge-ingest', 'edge-mqtt-broker', 'edge-modbus-device', 'edge-model'];
 /** the nodes shown in the palette, each with its own icon */
 const FLOW_TYPES = ['edge-sensor', 'edge-filter', 'edge-aggregate', 'edge-infer', 'edge-alarm', 'edge-uplink', 'edge-model-update', 'edge-ingest'];
 

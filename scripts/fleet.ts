@@ -1,0 +1,192 @@
+/**
+ * `npm run fleet -- --gateways N [--minutes M] [--outage S]`: a fleet on this machine. N gateway Node-RED processes
+ * (each a simulated pump, 4 channels at 10 Hz, 1 s statistics through edge-uplink) publish to one "cloud"
+ * mosquitto, where a cloud Node-RED takes everything with edge-ingest. Measured: records/s at the cloud, each
+ * gateway's memory and CPU, end-to-end latency (measurement time to the ingest's output), duplicates and gaps;
+ * then the broker is down for S seconds for the whole fleet: the gateways' reconnection attempts per second (at a
+ * TCP proxy in front of the broker), the backlog drained at the uplink's pace, every record once at the ingest.
+ *
+ * Prints one JSON line per figure, then a summary. Everything runs from this checkout (built by `npm run fleet`).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Mosquitto } from './lib/mosquitto';
+import { LinkProxy } from './lib/link-proxy';
+import { linkPackage, NodeRedProcess, startNodeRed } from './lib/node-red-process';
+import { delay, freePort, waitFor } from './lib/net-util';
+
+const root = path.resolve(__dirname, '..', '..');
+const PACKAGE = '@edge-intelligence/node-red-nodes';
+
+function option(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  if (at < 0) return fallback;
+  const value = Number(process.argv[at + 1]);
+  if (!(value >= 0)) {
+    console.error(`--${name} needs a number (got ${process.argv[at + 1]})`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const GATEWAYS = option('gateways', 10);
+const MINUTES = option('minutes', 2);
+const OUTAGE_S = option('outage', 60);
+/** the uplink's backlog pace, records/s per gateway */
+const DRAIN_RATE = 20;
+
+const tab = (nodes: Array<Record<string, unknown>>) => [{ id: 'tab', type: 'tab', label: 'fleet' },
+  ...nodes.map((n, i) => (n.z ? { x: 200 + 200 * (i % 3), y: 60 + 40 * i, ...n } : n))];
+const statsEndpoint = (target: string) => [
+  { id: 'in-stats', z: 'tab', type: 'http in', url: '/stats', method: 'get', wires: [['ask']] },
+  { id: 'ask', z: 'tab', type: 'change', rules: [{ t: 'set', p: 'command', pt: 'msg', to: 'stats', tot: 'str' }], wires: [[target]] },
+  { id: 'res', z: 'tab', type: 'http response', statusCode: '', headers: {}, wires: [] },
+];
+
+function gatewayFlow(index: number, brokerPort: number): unknown[] {
+  const channel = (name: string, base: number, amplitude: number) => ({ name, waveform: 'sine', base, amplitude, periodS: 300, noise: amplitude / 10, drift: 0 });
+  return tab([
+    { id: 'cloud', type: 'edge-mqtt-broker', url: `mqtt://127.0.0.1:${brokerPort}`, clientId: `fleet-gw-${index}`, protocolVersion: '4', clean: true, keepalive: '15', rejectUnauthorized: true },
+    { id: 'pump', z: 'tab', type: 'edge-sensor', source: 'simulator', topic: `site${index}/pump`, outputMode: 'object', interval: '0.1', seed: String(index + 1),
+      channels: [channel('vibration', 2.5, 0.5), channel('temperature', 60, 3), channel('pressure', 4, 0.2), channel('speed', 1480, 10)], anomalies: [], wires: [['stats']] },
+    { id: 'stats', z: 'tab', type: 'edge-aggregate', key: 'topic', window: 'tumbling', size: '1', hop: '', align: 'clock', time: 'processing', lateness: '0', partial: 'flush',
+      statistics: 'count,mean,min,max,stddev', output: 'stats', featureSource: 'stats', points: '32', layout: 'channel-major', channels: '', maxStreams: '1000', maxSamples: '100000', precision: '4', wires: [['up'], []] },
+    { id: 'up', z: 'tab', type: 'edge-uplink', broker: 'cloud', topic: 'edge/${gateway}', gateway: `gw-${String(index).padStart(3, '0')}`, qos: '1', format: 'columns',
+      maxRecords: '60', batchWait: '5000', maxPacketKb: '128', durability: 'group', groupMs: '20', maxSizeMb: '100', maxAgeH: '0', onFull: 'drop-oldest',
+      rateRecords: String(DRAIN_RATE), rateKbps: '0', order: 'oldest-first', wires: [['res'], []] },
+    ...statsEndpoint('up'),
+  ]);
+}
+
+/** The cloud: edge-ingest on a persistent session; a tally of records per gateway, ids seen twice and latency. */
+function cloudFlow(brokerPort: number): unknown[] {
+  const tally = `
+    const t = context.get('t') || { byGateway: {}, seen: new Set(), twice: 0, latency: [] };
+    if (t.seen.has(msg.id)) t.twice++;
+    t.seen.add(msg.id);
+    t.byGateway[msg.gateway] = (t.byGateway[msg.gateway] || 0) + 1;
+    if (t.latency.length < 200000) t.latency.push(Date.now() - msg.ts);
+    context.set('t', t);
+    global.set('tally', t);
+    return null;`;
+  const read = "const t = global.get('tally'); msg.payload = t ? { byGateway: t.byGateway, twice: t.twice, latency: t.latency } : { byGateway: {}, twice: 0, latency: [] }; return msg;";
+  return tab([
+    { id: 'cloud', type: 'edge-mqtt-broker', url: `mqtt://127.0.0.1:${brokerPort}`, clientId: 'fleet-ingest', protocolVersion: '4', clean: false, keepalive: '15', rejectUnauthorized: true },
+    { id: 'ingest', z: 'tab', type: 'edge-ingest', broker: 'cloud', topic: 'edge/+', qos: '1', group: '', window: '100000', ledger: '', wires: [['tally'], ['answer']] },
+    { id: 'tally', z: 'tab', type: 'function', func: tally, outputs: 1, wires: [] },
+    { id: 'answer', z: 'tab', type: 'function', func: "return msg.topic === 'stats' ? msg : null;", outputs: 1, wires: [['res']] },
+    { id: 'in-tally', z: 'tab', type: 'http in', url: '/tally', method: 'get', wires: [['read']] },
+    { id: 'read', z: 'tab', type: 'function', func: read, outputs: 1, wires: [['res']] },
+    ...statsEndpoint('ingest'),
+  ]);
+}
+
+/** Resident memory (bytes) and CPU time (s) of a process, from /proc. */
+function usage(pid: number): { rss: number; cpu: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  // fields after the command's closing parenthesis: utime and stime are the 12th and 13th
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rss, cpu: (Number(fields[11]) + Number(fields[12])) / 100 };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const line = (o: Record<string, unknown>) => console.log(JSON.stringify({ bench: 'fleet', gateways: GATEWAYS, ...o }));
+
+interface UplinkStats { state: string; enqueued: number; acked: number; queued: number; resent: number }
+interface IngestStats { accepted: number; duplicates: number; gaps: number; epochs: number; undecodable: number }
+interface Tally { byGateway: Record<string, number>; twice: number; latency: number[] }
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-fleet-'));
+  const mosquitto = new Mosquitto([], true);
+  const gateways: NodeRedProcess[] = [];
+  let cloud: NodeRedProcess | undefined;
+  let proxy: LinkProxy | undefined;
+  const cleanUp = async () => {
+    await Promise.all(gateways.map((g) => g.stop()));
+    await cloud?.stop();
+    await proxy?.cut();
+    await mosquitto.dispose();
+    fs.rmSync(work, { recursive: true, force: true });
+  };
+  try {
+    await mosquitto.start();
+    // the gateways reach the broker through a proxy that notes every connection attempt
+    proxy = new LinkProxy(await freePort(), { host: '127.0.0.1', port: mosquitto.port });
+    await proxy.restore();
+    const userDir = (name: string) => {
+      const dir = path.join(work, name);
+      fs.mkdirSync(dir, { recursive: true });
+      linkPackage(dir, PACKAGE, root);
+      return dir;
+    };
+    const start = async (name: string, flows: unknown[]) => {
+      const dir = userDir(name);
+      return startNodeRed({ userDir: dir, port: await freePort(), flows, output: path.join(dir, 'node-red.log'), settings: { edgeIntelligenceStateDir: path.join(dir, 'state'), httpNodeRoot: '/' }, startTimeoutMs: 180_000 });
+    };
+    cloud = await start('cloud', cloudFlow(mosquitto.port));
+    const started = Date.now();
+    for (let i = 0; i < GATEWAYS; i++) gateways.push(await start(`gw-${i}`, gatewayFlow(i, proxy.port)));
+    console.error(`[fleet] ${GATEWAYS} gateways and the cloud started in ${Math.round((Date.now() - started) / 1000)} s`);
+    const tally = () => cloud!.api<Tally>('GET', '/tally');
+    const uplinks = () => Promise.all(gateways.map((g) => g.api<UplinkStats>('GET', '/stats')));
+    await waitFor(async () => Object.keys((await tally()).byGateway).length === GATEWAYS, 'every gateway heard from at the cloud', 180_000);
+
+    // steady state
+    const before = { at: Date.now(), tally: await tally(), use: gateways.map((g) => usage(g.child.pid!)), cloud: usage(cloud.child.pid!) };
+    await delay(MINUTES * 60_000);
+    const after = { at: Date.now(), tally: await tally(), use: gateways.map((g) => usage(g.child.pid!)), cloud: usage(cloud.child.pid!) };
+    const seconds = (after.at - before.at) / 1000;
+    const count = (t: Tally) => Object.values(t.byGateway).reduce((a, b) => a + b, 0);
+    const rss = after.use.map((u) => u.rss / 1_048_576).sort((a, b) => a - b);
+    const cpu = after.use.map((u, i) => (100 * (u.cpu - before.use[i].cpu)) / seconds).sort((a, b) => a - b);
+    const latency = after.tally.latency.slice(before.tally.latency.length).sort((a, b) => a - b);
+    line({ figure: 'records/s at the cloud', value: +((count(after.tally) - count(before.tally)) / seconds).toFixed(2), seconds: Math.round(seconds) });
+    line({ figure: 'gateway RSS MiB', median: +percentile(rss, 50).toFixed(1), max: +rss[rss.length - 1].toFixed(1) });
+    line({ figure: 'gateway CPU %', median: +percentile(cpu, 50).toFixed(2), max: +cpu[cpu.length - 1].toFixed(2) });
+    line({ figure: 'cloud Node-RED', rssMiB: +(after.cloud.rss / 1_048_576).toFixed(1), cpuPercent: +((100 * (after.cloud.cpu - before.cloud.cpu)) / seconds).toFixed(2) });
+    line({ figure: 'end-to-end latency ms (measurement to ingest output)', p50: percentile(latency, 50), p95: percentile(latency, 95), p99: percentile(latency, 99), max: latency[latency.length - 1] });
+
+    // the broker down for the whole fleet
+    const down = Date.now();
+    await mosquitto.stop('SIGTERM');
+    await delay(OUTAGE_S * 1000);
+    const backlog = (await uplinks()).reduce((a, s) => a + s.queued, 0);
+    await mosquitto.start();
+    const up = Date.now();
+    await waitFor(async () => (await uplinks()).every((s) => s.state === 'connected'), 'every gateway reconnected', 300_000);
+    const reconnected = Date.now();
+    await waitFor(async () => (await uplinks()).every((s) => s.queued < 60), 'the backlog drained', 600_000);
+    const drained = Date.now();
+    const attempts = proxy.accepted.filter((t) => t >= down && t <= reconnected);
+    const perSecond = new Map<number, number>();
+    for (const t of attempts) perSecond.set(Math.floor((t - down) / 1000), (perSecond.get(Math.floor((t - down) / 1000)) ?? 0) + 1);
+    const busiest = Math.max(0, ...perSecond.values());
+    line({ figure: 'reconnection attempts during the outage', attempts: attempts.length, perGateway: +(attempts.length / GATEWAYS).toFixed(1), busiestSecond: busiest,
+      secondsWithAttempts: perSecond.size, outageS: OUTAGE_S, allBackS: +((reconnected - up) / 1000).toFixed(1) });
+    line({ figure: 'backlog drain', records: backlog, seconds: +((drained - up) / 1000).toFixed(1), pacePerGateway: DRAIN_RATE,
+      expectedS: +(backlog / GATEWAYS / DRAIN_RATE).toFixed(1) });
+
+    // every record once: what each gateway had acknowledged is at the cloud, nothing twice
+    const final = await uplinks();
+    await waitFor(async () => {
+      const t = await tally();
+      return final.every((s, i) => (t.byGateway[`gw-${String(i).padStart(3, '0')}`] ?? 0) >= s.acked);
+    }, 'every acknowledged record at the cloud', 120_000);
+    const t = await tally();
+    const ingest = await cloud.api<IngestStats>('GET', '/stats');
+    const dropped = final.reduce((a, s) => a + s.enqueued - s.acked - s.queued, 0);
+    line({ figure: 'delivery', acknowledged: final.reduce((a, s) => a + s.acked, 0), atCloud: count(t), emittedTwice: t.twice, duplicatesDropped: ingest.duplicates,
+      gaps: ingest.gaps, epochs: ingest.epochs, droppedAtGateways: dropped, resent: final.reduce((a, s) => a + s.resent, 0) });
+  } finally {
+    await cleanUp();
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err);
+  process.exit(1);
+});
