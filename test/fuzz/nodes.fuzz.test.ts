@@ -11,7 +11,10 @@ import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
 import { helper, lastStatus, load, messages, record, recorder, runtimeWithStateDir } from '../support/red';
 import { model, tempDir, testZoo } from '../support/models';
-import { anyMessage, fuzzRandom, MessageShape } from './generate';
+import { anyMessage, anyValue, fuzzRandom, MessageShape } from './generate';
+import mqtt from 'mqtt';
+import zlib from 'node:zlib';
+import { MAX_INFLATED_BYTES } from '../../nodes/core/uplink/columns';
 import { cloudSubscriber } from '../support/cloud';
 
 const MESSAGES = Number(process.env.EDGE_FUZZ_MESSAGES ?? 10_000);
@@ -184,6 +187,62 @@ describe('fuzz: every node takes hostile messages and keeps working', function (
     const out = record('out');
     receive({} as never);
     assert.equal(typeof (await messages(out, 1))[0].payload.vibration, 'number');
+  });
+
+  // its input takes only commands; what it really takes is publishes: the uplink's, fed generated payloads, and
+  // hostile ones straight from a client (generated values as JSON, random bytes, compression bombs)
+  it('edge-ingest', async () => {
+    await load([{ id: 'cloud', type: 'edge-mqtt-broker', url: `mqtt://127.0.0.1:${broker.port}`, clientId: '', protocolVersion: '4', clean: true, keepalive: '30', rejectUnauthorized: true },
+      { id: 'up', type: 'edge-uplink', broker: 'cloud', topic: 'edge/${gateway}', gateway: 'fuzz', qos: '1', format: 'columns', durability: 'os', maxRecords: '100', batchWait: '20', wires: [['stats'], []] },
+      { id: 'n', type: 'edge-ingest', broker: 'cloud', topic: 'edge/+', qos: '1', window: '100000', wires: [['records'], ['events']] },
+      recorder('stats'), recorder('records'), recorder('events')]);
+    await waitFor(() => lastStatus('n')?.fill === 'green' && lastStatus('up')?.fill === 'green', 'both connected');
+    const records = record('records');
+    const events = record('events');
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const r = fuzzRandom(SEED + 7);
+      const up = (m: object) => (helper.getNode('up') as unknown as { receive(m: object): void }).receive(m);
+      for (let i = 0; i < 2_000; i++) up({ topic: 'line/' + (i % 5), payload: anyMessage(r, { commands: [], fields: [] }).payload });
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`);
+      const bomb = Buffer.alloc(MAX_INFLATED_BYTES + 1_048_576, 0x7b);
+      const hostile: Buffer[] = [zlib.gzipSync(bomb), zlib.deflateSync(bomb)];
+      for (let i = 0; i < 300; i++) {
+        let text: string | undefined;
+        try {
+          text = JSON.stringify(anyValue(r));
+        } catch {
+          // a value JSON cannot say (BigInt, circular): its bytes are no worse than random ones
+        }
+        hostile.push(text === undefined ? Buffer.from(Array.from({ length: 1 + Math.floor(r() * 64) }, () => Math.floor(r() * 256))) : Buffer.from(text));
+      }
+      for (const payload of hostile) await client.publishAsync('edge/hostile', payload, { qos: 1 });
+      await client.endAsync();
+      assertClean(await fuzz('n', { commands: ['stats', 'bogus'], fields: [] }, SEED + 8));
+      // everything the uplink sent came through once, whatever the hostile publishes did
+      const stats = record('stats');
+      await waitFor(async () => {
+        up({ command: 'stats' });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const last = stats.messages[stats.messages.length - 1]?.payload;
+        return last !== undefined && last.queued === 0 && last.enqueued > 0;
+      }, 'the uplink drained', 60_000);
+      const sent = stats.messages[stats.messages.length - 1].payload.sent;
+      const fromUplink = () => records.messages.filter((m) => m.gateway === 'fuzz');
+      await waitFor(() => fromUplink().length >= sent, `the ${sent} records the uplink sent, at the ingest's output`, 60_000);
+      assert.equal(new Set(fromUplink().map((m) => m.id)).size, sent, 'each once');
+      const asked = events.messages.length;
+      receive({ command: 'stats' });
+      await waitFor(() => events.messages.slice(asked).some((m) => m.topic === 'stats'), 'the ingest statistics');
+      const own = events.messages.slice(asked).find((m) => m.topic === 'stats')!.payload;
+      assert.equal(own.accepted, records.messages.length, 'the ledger counts what went out');
+      assert.ok(own.undecodable >= 2, `the bombs refused (${own.undecodable} undecodable)`);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    assert.deepEqual(uncaught.map((e) => String((e as Error)?.message ?? e).slice(0, 200)), []);
   });
 
   it('edge-model-update', async () => {

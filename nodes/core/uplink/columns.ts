@@ -178,7 +178,13 @@ export function unpackColumns(block: ColumnBlock): ColumnRecord[] {
   return out;
 }
 
+/**
+ * The most a publish may inflate to: an uplink packet is at most a few MiB inflated; a small hostile one could
+ * inflate to gigabytes (a compression bomb) and take the receiver's memory.
+ */
+export const MAX_INFLATED_BYTES = 64 * 1_048_576;
+
 export function decodeColumns(payload: Buffer): { epoch: string; gateway?: string; records: ColumnRecord[] } {
-  const block = JSON.parse(zlib.inflateSync(payload, { dictionary: DICTIONARY }).toString()) as ColumnBlock;
+  const block = JSON.parse(zlib.inflateSync(payload, { dictionary: DICTIONARY, maxOutputLength: MAX_INFLATED_BYTES }).toString()) as ColumnBlock;
   return { epoch: block.epoch, ...(typeof block.gateway === 'string' ? { gateway: block.gateway } : {}), records: unpackColumns(block) };
 }

@@ -8,7 +8,7 @@
 import zlib from 'node:zlib';
 import type { StoredRecord } from './durable-queue';
 import { getPath, parsePath } from '../shared/message';
-import { decodeColumns, encodeColumns } from './columns';
+import { decodeColumns, encodeColumns, MAX_INFLATED_BYTES } from './columns';
 
 /** the list a setting picks from is uplink-settings' BATCH_FORMATS (this module needs Node.js, the editor does not) */
 export type BatchFormat = 'json' | 'ndjson' | 'columns';
@@ -138,7 +138,7 @@ export function planPublishes(records: StoredRecord[], epoch: string, target: (r
 
 /**
  * The envelopes of a publish in any format, told apart by their first bytes: deflate (0x78, columns), gzip
- * (0x1f 0x8b) around JSON or NDJSON, a JSON array ("["), NDJSON ("{"). Throws on anything else.
+ * (0x1f 0x8b) around JSON or NDJSON, a JSON array ("["), NDJSON ("{"). Throws on anything else, and on a payload that inflates beyond MAX_INFLATED_BYTES.
  */
 export function decodePublish(payload: Buffer): Envelope[] {
   if (payload[0] === 0x78) {
@@ -146,7 +146,7 @@ export function decodePublish(payload: Buffer): Envelope[] {
     const from = gateway === undefined ? {} : { gateway };
     return records.map((r) => ({ id: `${epoch}:${r.seq}`, ...from, seq: r.seq, ts: r.ts, topic: r.topic, payload: r.payload }));
   }
-  const text = (payload[0] === 0x1f && payload[1] === 0x8b ? zlib.gunzipSync(payload) : payload).toString().trimStart();
+  const text = (payload[0] === 0x1f && payload[1] === 0x8b ? zlib.gunzipSync(payload, { maxOutputLength: MAX_INFLATED_BYTES }) : payload).toString().trimStart();
   if (text[0] === '[') return JSON.parse(text) as Envelope[];
   if (text[0] === '{') return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Envelope);
   throw new Error('not an edge-uplink batch: it is neither deflated columns, gzip, a JSON array nor NDJSON');

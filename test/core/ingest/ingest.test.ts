@@ -9,6 +9,7 @@ import { ingestOptions } from '../../../nodes/core/ingest/ingest-settings';
 import { planPublishes } from '../../../nodes/core/uplink/uplink-batch';
 import type { StoredRecord } from '../../../nodes/core/uplink/durable-queue';
 import { KeyedError } from '../../../nodes/core/shared/errors';
+import { MAX_INFLATED_BYTES } from '../../../nodes/core/uplink/columns';
 
 describe('core: ingest', () => {
   let dir: string;
@@ -42,10 +43,13 @@ describe('core: ingest', () => {
   }
 
   it('a publish that is no batch is refused in words, with nothing let through', () => {
-    for (const payload of [Buffer.from('hello'), Buffer.from([0x78, 0x9c, 1, 2, 3]), zlib.gzipSync('{"a":'), Buffer.alloc(0)]) {
+    // the last two are compression bombs: under 100 KiB that inflate beyond the 64 MiB a publish may inflate to
+    const bomb = Buffer.alloc(MAX_INFLATED_BYTES + 1_048_576, 0x20);
+    const bombs = [zlib.gzipSync(bomb), zlib.deflateSync(bomb)];
+    for (const payload of [Buffer.from('hello'), Buffer.from([0x78, 0x9c, 1, 2, 3]), zlib.gzipSync('{"a":'), Buffer.alloc(0), ...bombs]) {
       assert.throws(() => ingest.receive('edge/x', payload), (err: unknown) => err instanceof KeyedError && err.key === 'undecodable' && err.vars?.bytes === payload.length);
     }
-    assert.equal(ingest.undecodable, 4);
+    assert.equal(ingest.undecodable, 6);
     assert.equal(ledger.stats().accepted, 0);
   });
 
