@@ -14,6 +14,7 @@ import { IngestLedger } from '../core/ingest/ingest-ledger';
 import { Ingest, IngestEvent } from '../core/ingest/ingest';
 import { ingestOptions, IngestSettings } from '../core/ingest/ingest-settings';
 import { shortText, StatusBadge } from '../core/shared/status';
+import { KeyedError } from '../core/shared/errors';
 import { DoneFn, guarded, nodeKit, SendFn } from '../kit/node-kit';
 
 interface IngestDef extends NodeDef, IngestSettings {
@@ -64,8 +65,8 @@ export = function register(RED: NodeAPI): void {
       try {
         received = ingest!.receive(topic, payload);
       } catch (err) {
-        if ((err as { key?: string }).key === 'undecodable') {
-          const vars = (err as { vars: { topic: string; bytes: number; error: string } }).vars;
+        if (err instanceof KeyedError && err.key === 'undecodable') {
+          const vars = err.vars as { topic: string; bytes: number; error: string };
           sendEvent({ kind: 'undecodable', ...vars });
           node.error(kit.describe(err), { topic: 'undecodable', payload: vars } as NodeMessage);
           status.alert({ fill: 'red', shape: 'ring', text: shortText(t('status.undecodable')) });

@@ -90,6 +90,14 @@ export class NodeRedProcess {
   }
 }
 
+/**
+ * A flow of one tab: flow nodes (those with `z`) are put on it, each on a place of its own (a node without one is
+ * taken for a config node); config nodes stay as they are.
+ */
+export function onTab(label: string, nodes: Array<Record<string, unknown>>): unknown[] {
+  return [{ id: 'tab', type: 'tab', label }, ...nodes.map((n, i) => (n.z ? { x: 200, y: 60 + 40 * i, ...n } : n))];
+}
+
 /** Links a package into a user dir's node_modules, as `npm install <path>` would, without a copy. */
 export function linkPackage(userDir: string, name: string, target: string): void {
   const link = path.join(userDir, 'node_modules', ...name.split('/'));

@@ -15,15 +15,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { installedUserDir, SETUP_TIMEOUT_MS } from '../support/installed';
-import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
+import { onTab, startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
 import { Mosquitto } from '../../scripts/lib/mosquitto';
 import { LinkProxy } from '../../scripts/lib/link-proxy';
 import { freePort, waitFor } from '../../scripts/lib/net-util';
 
 const TOTAL = 12_000;
-
-const tab = (label: string, nodes: Array<Record<string, unknown>>) =>
-  [{ id: 'tab', type: 'tab', label }, ...nodes.map((n, i) => (n.z ? { x: 200, y: 60 + 40 * i, ...n } : n))];
 
 /** The gateway: POST /produce {count} makes records {seq, pad}; GET /stats asks the uplink. */
 function gatewayFlow(port: number): unknown[] {
@@ -38,7 +35,7 @@ function gatewayFlow(port: number): unknown[] {
     };
     step();
     return null;`;
-  return tab('gateway', [
+  return onTab('gateway', [
     { id: 'cloud', type: 'edge-mqtt-broker', url: `mqtt://127.0.0.1:${port}`, clientId: 'gateway-e2e', protocolVersion: '4', clean: true, keepalive: '5', rejectUnauthorized: true },
     { id: 'in-produce', z: 'tab', type: 'http in', url: '/produce', method: 'post', wires: [['produce']] },
     { id: 'produce', z: 'tab', type: 'function', func: produce, outputs: 2, wires: [['res'], ['up']] },
@@ -54,7 +51,7 @@ function gatewayFlow(port: number): unknown[] {
 /** The cloud: edge-ingest with its defaults on a persistent session, each record's seq appended to a file. */
 function cloudFlow(port: number, file: string): unknown[] {
   const write = `fs.appendFileSync(${JSON.stringify(file)}, msg.payload.seq + '\\n'); return null;`;
-  return tab('cloud', [
+  return onTab('cloud', [
     { id: 'cloud', type: 'edge-mqtt-broker', url: `mqtt://127.0.0.1:${port}`, clientId: 'ingest-e2e', protocolVersion: '4', clean: false, keepalive: '5', rejectUnauthorized: true },
     { id: 'ingest', z: 'tab', type: 'edge-ingest', broker: 'cloud', topic: 'edge/+', qos: '1', group: '', window: '100000', ledger: '', wires: [['write'], ['answer']] },
     { id: 'write', z: 'tab', type: 'function', func: write, outputs: 1, libs: [{ var: 'fs', module: 'fs' }], wires: [] },

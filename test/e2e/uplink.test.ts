@@ -11,7 +11,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { decodePublish, Envelope } from '../../nodes/core/uplink/uplink-batch';
 import { installedUserDir, SETUP_TIMEOUT_MS } from '../support/installed';
-import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
+import { onTab, startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
 import { Mosquitto } from '../../scripts/lib/mosquitto';
 import { delay, freePort, waitFor } from '../../scripts/lib/net-util';
 
@@ -103,8 +103,7 @@ function flow(brokerPort: number, uplink: Record<string, unknown>): unknown[] {
     { id: 'count-refused', z: 'tab', type: 'function', func: "global.set('refused', (global.get('refused') || 0) + 1); if (!global.get('firstError')) global.set('firstError', msg.error.message); return null;", outputs: 1, wires: [] },
     { id: 'res', z: 'tab', type: 'http response', statusCode: '', headers: {}, wires: [] },
   ];
-  // a node in a tab needs a place on it, or the runtime takes it for a config node
-  return [{ id: 'tab', type: 'tab', label: 'uplink e2e' }, ...nodes.map((n, i) => (n.z ? { x: 200, y: 60 + 40 * i, ...n } : n))];
+  return onTab('uplink e2e', nodes);
 }
 
 describe('e2e: edge-uplink with mosquitto and Node-RED processes', function () {

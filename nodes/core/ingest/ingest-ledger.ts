@@ -153,14 +153,13 @@ export class IngestLedger {
           entry = { key: k, stream: this.load(k, events, counts) };
           touched.set(id, entry);
         }
-        const verdict = this.decide(entry.stream, k, events);
+        const verdict = this.decide(entry.stream, k, events, counts);
         verdicts.push(verdict);
         if (verdict === 'duplicate') counts.duplicates++;
         else counts.accepted++;
         if (verdict === 'late') counts.late++;
       }
       for (const { key, stream } of touched.values()) {
-        for (const e of events) if (e.kind === 'gap' && e.gateway === key.gateway && e.epoch === key.epoch) counts.gaps += e.count;
         this.st.put.run({ gateway: key.gateway, epoch: key.epoch, high: stream.high, above: JSON.stringify(stream.above), gaps: JSON.stringify(stream.gaps), now });
       }
       for (const c of COUNTERS) if (counts[c]) this.st.count.run(c, counts[c]);
@@ -181,7 +180,7 @@ export class IngestLedger {
     return { high: k.seq > this.o.window ? k.seq - 1 : 0, above: [], gaps: [] };
   }
 
-  private decide(s: Stream, k: LedgerKey, events: LedgerEvent[]): Verdict {
+  private decide(s: Stream, k: LedgerKey, events: LedgerEvent[], counts: Record<Counter, number>): Verdict {
     const seq = k.seq;
     if (seq <= s.high) {
       const gap = find(s.gaps, seq);
@@ -198,6 +197,7 @@ export class IngestLedger {
     while (s.above.length && (s.above[s.above.length - 1][1] - s.high > this.o.window || s.above.length > MAX_RANGES)) {
       const [from, to] = [s.high + 1, s.above[0][0] - 1];
       events.push({ kind: 'gap', gateway: k.gateway, epoch: k.epoch, from, to, count: to - from + 1 });
+      counts.gaps += to - from + 1;
       s.gaps.push([from, to]);
       if (s.gaps.length > REMEMBERED_GAPS) s.gaps.shift();
       s.high = s.above.shift()![1];

@@ -42,7 +42,7 @@ function recordOf(e: Envelope, key: LedgerKey, now: number): IngestRecord {
   return { topic: e.topic, payload: e.payload, ts, ...(key.gateway ? { gateway: key.gateway } : {}), id: e.id, epoch: key.epoch, seq: key.seq };
 }
 
-function keyOf(e: Envelope): (LedgerKey & { epoch: string }) | undefined {
+function keyOf(e: Envelope): LedgerKey | undefined {
   if (!e || typeof e !== 'object' || typeof e.id !== 'string' || typeof e.topic !== 'string') return undefined;
   const colon = e.id.lastIndexOf(':');
   const seq = Number(e.id.slice(colon + 1));

@@ -352,7 +352,9 @@ export class DurableQueue {
         let end = start + 1;
         let bytes = sizes[start];
         while (end < records.length && bytes + sizes[end] <= this.partBytes) bytes += sizes[end++];
-        const part = this.enqueuePart(records.slice(start, end), sizes.slice(start, end), now);
+        // most calls are one part: no copies then
+        const whole = start === 0 && end === records.length;
+        const part = whole ? this.enqueuePart(records, sizes, now) : this.enqueuePart(records.slice(start, end), sizes.slice(start, end), now);
         result.accepted += part.accepted;
         result.drops.push(...part.drops);
         if (part.refused) {
@@ -421,7 +423,7 @@ export class DurableQueue {
   }
 
   /**
-   * SQLite found the disk full (nothing of the call was stored). Drop-oldest stores the records in small
+   * SQLite found the disk full (nothing of the part was stored). Drop-oldest stores the records in small
    * transactions (the WAL then needs little room), and when one does not fit, deletes the oldest stored records
    * not in flight (earlier parts of this call included) and tries again. The other policies, or a disk with
    * nothing left to delete, refuse the records not stored. Counted as disk-full drops either way.
