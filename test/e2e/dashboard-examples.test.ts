@@ -104,6 +104,9 @@ describe('e2e: each example alone, with its dashboard page (Chromium)', function
   it('the uplink example: offline, buffering on disk, with the backlog counted', async () => {
     await page('edge-uplink-cloud.json', '/cloud', async (p) => {
       await waitFor(async () => (await textOf(p, 'edge-up-ui-link').catch(() => '')) === 'offline: buffering on disk', 'offline', DATA_MS);
+      // each widget gets the statistics on its own socket event, so each is waited for, not read once
+      await waitFor(async () => (await textOf(p, 'edge-up-ui-queued').catch(() => '')) !== '', 'records waiting', DATA_MS);
+      await waitFor(async () => (await textOf(p, 'edge-up-ui-dropped').catch(() => '')) !== '', 'dropped', DATA_MS);
       assert.equal(await textOf(p, 'edge-up-ui-queued'), '0');
       assert.match(await textOf(p, 'edge-up-ui-dropped'), /^buffer full 0 · too old 0 · too large 0 · refused 0 · disk full 0$/);
     });
