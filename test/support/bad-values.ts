@@ -22,6 +22,7 @@ export const BAD_VALUES: BadValue[] = [
   { type: 'edge-sensor', source: 'modbus', field: 'points', cell: 'bit', value: '99', words: 'point 1 "value": bit must be 0 to 15' },
   { type: 'edge-sensor', source: 'simulator', field: 'channels', cell: 'base', value: 'abc', words: 'channel 1 "temperature": base must be a number' },
   { type: 'edge-modbus-device', field: 'unitId', value: '300', words: 'the unit id must be 0 to 255' },
+  { type: 'edge-mqtt-broker', field: 'reconnectMaxS', value: '0.5', words: 'reconnect delays must be seconds, the first at least 0.1 and the longest no shorter than it and at most 3600' },
   { type: 'edge-modbus-device', field: 'port', value: '99999', words: 'the TCP port must be 1 to 65535' },
   { type: 'edge-sensor', source: 'mqtt', field: 'subscription', good: 'plant/+/x', value: 'plant/#/x', words: '"#" must be a whole last level of the topic (got "plant/#/x")' },
   { type: 'edge-uplink', field: 'topic', value: 'a/#', words: 'the topic cannot be published to: MQTT allows + and # only in subscriptions, and no NUL character or leading $ in a publish topic' },

@@ -7,7 +7,7 @@
  * mqtt.js's fixed period, so a fleet of gateways does not hammer a broker that just came back.
  */
 import mqtt, { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
-import { BackoffOptions } from './backoff';
+import { BackoffOptions, DEFAULT_MQTT_BACKOFF } from './backoff';
 import { errorText } from '../shared/errors';
 import { SharedConnection } from './shared-connection';
 import { publishTopicProblem, TopicError, topicMatcher } from './mqtt-topics';
@@ -72,7 +72,7 @@ export class MqttConnection extends SharedConnection {
   readonly stats = { connects: 0, messages: 0, reconnectAttempts: 0 };
 
   constructor(readonly options: MqttConnectionOptions) {
-    super({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...options.backoff });
+    super({ ...DEFAULT_MQTT_BACKOFF, ...options.backoff });
     this.clientId = options.clientId || `edge-${Math.random().toString(16).slice(2, 10)}`;
   }
 

@@ -3,8 +3,9 @@
  * every problem named by a message key, so the broker and each node on it report it in the user's words.
  */
 import type { MqttConnectionOptions, QoS } from './mqtt-connection';
+import { DEFAULT_MQTT_BACKOFF } from './backoff';
 import { validateMqttOptions } from './mqtt-topics';
-import { Problem, toInt } from '../shared/fields';
+import { Problem, toInt, toNumber } from '../shared/fields';
 
 export interface BrokerDefinition {
   url?: string;
@@ -20,6 +21,9 @@ export interface BrokerDefinition {
   willPayload?: string;
   willQos?: string;
   willRetain?: boolean;
+  /** the first reconnect delay and the longest, seconds */
+  reconnectMinS?: string;
+  reconnectMaxS?: string;
 }
 
 /** Node-RED credentials: never in the flow file. */
@@ -48,6 +52,9 @@ export function brokerSettings(def: BrokerDefinition, creds: BrokerCredentials):
     servername: def.servername || undefined,
     maxPacketBytes: toInt(def.maxPacketKb, 1024) * 1024,
   };
+  const initialMs = Math.round(toNumber(def.reconnectMinS, DEFAULT_MQTT_BACKOFF.initialMs / 1000) * 1000);
+  const maxMs = Math.round(toNumber(def.reconnectMaxS, DEFAULT_MQTT_BACKOFF.maxMs / 1000) * 1000);
+  options.backoff = { ...DEFAULT_MQTT_BACKOFF, initialMs, maxMs };
   if (def.sessionExpiry !== undefined && def.sessionExpiry !== '') options.sessionExpiry = toInt(def.sessionExpiry, NaN);
   if (def.willTopic) {
     options.will = {
@@ -57,5 +64,7 @@ export function brokerSettings(def: BrokerDefinition, creds: BrokerCredentials):
       retain: Boolean(def.willRetain),
     };
   }
-  return { options, problems: validateMqttOptions(options) };
+  const problems = validateMqttOptions(options);
+  if (!(initialMs >= 100 && maxMs >= initialMs && maxMs <= 3_600_000)) problems.push({ key: 'reconnect' });
+  return { options, problems };
 }
