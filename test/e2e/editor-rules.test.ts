@@ -12,21 +12,28 @@ import { BAD_VALUES, BadValue } from '../support/bad-values';
 import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
 import { freePort } from '../../scripts/lib/net-util';
 
+/** A config node's row is typed into its dialog, opened from a node that uses it: which node, property and field. */
+const CONFIG_ROWS: Record<string, { user: string; property: string; field: string }> = {
+  'edge-modbus-device': { user: 'edge-sensor', property: 'device', field: 'host' },
+  'edge-mqtt-broker': { user: 'edge-uplink', property: 'broker', field: 'url' },
+};
+
 /** The node a row is typed into, dropped from the palette, with its dialog open at the right source. */
 async function dialogFor(page: Page, row: BadValue): Promise<void> {
-  const type = row.type === 'edge-modbus-device' ? 'edge-sensor' : row.type;
+  const config = CONFIG_ROWS[row.type];
+  const type = config?.user ?? row.type;
   const id = await dropNode(page, type, 300, 200);
   await openDialog(page, id, '#node-dialog-ok');
   if (type === 'edge-sensor') await page.selectOption('#node-input-source', row.source ?? 'modbus');
-  if (row.type === 'edge-modbus-device') {
-    await page.click('#node-input-btn-device-add');
-    await page.waitForSelector('#node-config-input-host');
+  if (config) {
+    await page.click(`#node-input-btn-${config.property}-add`);
+    await page.waitForSelector(`#node-config-input-${config.field}`);
   }
 }
 
 /** The input a row names: a field of the dialog (or of the config dialog over it), or a cell of a list's first row. */
 async function inputFor(page: Page, row: BadValue): Promise<Locator> {
-  if (!row.cell) return page.locator(row.type === 'edge-modbus-device' ? `#node-config-input-${row.field}` : `#node-input-${row.field}`);
+  if (!row.cell) return page.locator(CONFIG_ROWS[row.type] ? `#node-config-input-${row.field}` : `#node-input-${row.field}`);
   const first = page.locator(`#node-input-${row.field}-container li`).first();
   const cell = first.locator(`.edge-cell-${row.cell}`);
   if (!(await cell.isVisible())) await first.locator('.edge-row-more').click();
@@ -90,9 +97,10 @@ describe('e2e: the editor catches the bad-value table before deploy (Chromium)',
       await page.waitForFunction((el) => el!.classList.contains('input-error'), await input.elementHandle());
       assert.equal(await tooltipOf(page, input, row), row.words);
 
-      if (row.type === 'edge-modbus-device') {
+      const config = CONFIG_ROWS[row.type];
+      if (config) {
         await page.click('#node-config-dialog-ok');
-        await page.waitForSelector('#node-config-input-host', { state: 'detached' });
+        await page.waitForSelector(`#node-config-input-${config.field}`, { state: 'detached' });
       }
       await page.click('#node-dialog-ok');
       await page.waitForSelector('#node-dialog-ok', { state: 'detached' });

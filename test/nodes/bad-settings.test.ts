@@ -26,6 +26,9 @@ function flowOf(row: BadValue): { flow: object[]; judged: string } {
     }
     case 'edge-modbus-device':
       return { flow: [{ ...device, ...bad }], judged: 'device' };
+    case 'edge-mqtt-broker':
+      // a broker's problem is said by each node on it, in the same words
+      return { flow: [{ id: 'n', type: 'edge-uplink', broker: 'broker' }, { ...broker, ...bad }], judged: 'n' };
     case 'edge-uplink':
       return { flow: [{ id: 'n', type: 'edge-uplink', broker: 'broker', ...bad }, broker], judged: 'n' };
     case 'edge-ingest':

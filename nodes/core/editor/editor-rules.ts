@@ -102,7 +102,9 @@ export const RULES: Record<string, TypeRules> = {
     // credentials are not in the definition: they are checked at deploy only
     check: (d) => brokerSettings(d, {}).problems,
     fields: { url: 'url', urlCredentials: 'url', scheme: 'url', maxPacket: 'maxPacketKb', protocolVersion: 'protocolVersion', keepalive: 'keepalive',
-      sessionExpiry: 'sessionExpiry', clientId: 'clientId', willTopic: 'willTopic', willWildcard: 'willTopic' },
+      sessionExpiry: 'sessionExpiry', clientId: 'clientId', willTopic: 'willTopic', willWildcard: 'willTopic',
+      // the first delay when it is the one that cannot work, else the longest
+      reconnect: (_p, d) => (brokerSettings({ ...d, reconnectMaxS: '3600' }, {}).problems.some((q) => q.key === 'reconnect') ? 'reconnectMinS' : 'reconnectMaxS') },
     fallback: 'url',
   },
   'edge-uplink': {
