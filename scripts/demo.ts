@@ -25,9 +25,9 @@ import { PumpDevice } from './lib/pump';
 import { linkPackage, startNodeRed, NodeRedProcess } from './lib/node-red-process';
 import { portInUse } from './lib/net-util';
 import { ModelStore } from '../nodes/core/models/model-store';
-import { buildZoo, referenceOutput, Zoo } from './lib/model-zoo';
-import { decodeModel, encodeModel } from './lib/onnx-graph';
-import { KeyPair, loadPrivateKey, makeKeyPair, packageModel, RegistryServer, saveKeyPair } from './lib/registry';
+import { buildZoo, Zoo } from './lib/model-zoo';
+import { packageAnomaly } from './lib/demo-models';
+import { KeyPair, loadPrivateKey, makeKeyPair, RegistryServer, saveKeyPair } from './lib/registry';
 
 const root = path.resolve(__dirname, '..', '..');
 const userDir = path.resolve(process.env.EDGE_DEMO_USER_DIR || path.join(root, '.demo'));
@@ -134,26 +134,12 @@ async function startRegistry(port: number, publishAfterS: number): Promise<{ ser
     fs.writeFileSync(path.join(base, 'trusted-keys.txt'), `# keys whose signed models this gateway installs\n${pair.trustLine}\n`);
     key = pair;
   }
-  const anomaly = () => demoZoo().models.find((m) => m.name === 'pump-anomaly')!;
-  const sample = () => {
-    const m = anomaly();
-    const row = demoZoo().heldOut.x[0];
-    return [{ input: row, expected: { score: referenceOutput(m, row) } }];
-  };
-  if (!fs.existsSync(path.join(registry, 'pump-anomaly', '1'))) {
-    packageModel({ registry, manifest: anomaly().manifest, onnx: anomaly().onnx, key, samples: sample(), tolerance: 1e-3 });
-  }
+  if (!fs.existsSync(path.join(registry, 'pump-anomaly', '1'))) packageAnomaly(demoZoo(), registry, key, '1');
   const server = new RegistryServer(registry);
   await server.start(port);
   if (fs.existsSync(path.join(registry, 'pump-anomaly', '2'))) return { server };
   const timer = setTimeout(() => {
-    const m = anomaly();
-    const proto = decodeModel(m.onnx);
-    proto.producerVersion = '2';
-    packageModel({
-      registry, onnx: encodeModel(proto), key, samples: sample(), tolerance: 1e-3,
-      manifest: { ...m.manifest, version: '2', threshold: (m.manifest.threshold! / 1.1) * 1.2, description: 'threshold recalibrated: q0.999 of normal scores × 1.2' },
-    });
+    packageAnomaly(demoZoo(), registry, key, '2');
     console.log('Model registry: pump-anomaly version 2 published (signed); the gateway checks every 10 s.');
   }, publishAfterS * 1000);
   return { server, timer };

@@ -1,10 +1,15 @@
 /**
- * `npm run fleet -- --gateways N [--minutes M] [--outage S]`: a fleet on this machine. N gateway Node-RED processes
+ * `npm run fleet -- --gateways N [--minutes M] [--outage S] [--bridge]`: a fleet on this machine. N gateway Node-RED processes
  * (each a simulated pump, 4 channels at 10 Hz, 1 s statistics through edge-uplink) publish to one "cloud"
  * mosquitto, where a cloud Node-RED takes everything with edge-ingest. Measured: records/s at the cloud, each
  * gateway's memory and CPU, end-to-end latency (measurement time to the ingest's output), duplicates and gaps;
  * then the broker is down for S seconds for the whole fleet: the gateways' reconnection attempts per second (at a
- * TCP proxy in front of the broker), the backlog drained at the uplink's pace, every record once at the ingest.
+ * TCP proxy in front of the broker), the backlog drained at the uplink's pace, every record once at the ingest;
+ * then a model version published once (a retained MQTT manifest, the model file from one registry): the time until
+ * every gateway reports it `confirmed` (verified, checked on its samples, through probation on live data).
+ *
+ * With --bridge each gateway publishes to a mosquitto of its own (its site's broker, persistent), bridged to the
+ * cloud broker with QoS 1: the bridge then carries the outage (mosquitto's own reconnect backoff, its own queue).
  *
  * Prints one JSON line per figure, then a summary. Everything runs from this checkout (built by `npm run fleet`).
  */
@@ -15,6 +20,11 @@ import { Mosquitto } from './lib/mosquitto';
 import { LinkProxy } from './lib/link-proxy';
 import { linkPackage, NodeRedProcess, onTab, startNodeRed } from './lib/node-red-process';
 import { delay, freePort, waitFor } from './lib/net-util';
+import mqtt from 'mqtt';
+import { buildZoo } from './lib/model-zoo';
+import { packageAnomaly } from './lib/demo-models';
+import { makeKeyPair, RegistryServer } from './lib/registry';
+import { ModelStore } from '../nodes/core/models/model-store';
 
 const root = path.resolve(__dirname, '..', '..');
 const PACKAGE = '@edge-intelligence/node-red-nodes';
@@ -33,8 +43,19 @@ function option(name: string, fallback: number): number {
 const GATEWAYS = option('gateways', 10);
 const MINUTES = option('minutes', 2);
 const OUTAGE_S = option('outage', 60);
+/** the second topology: each gateway publishes to its site's own mosquitto, bridged to the cloud broker */
+const BRIDGE = process.argv.includes('--bridge');
 /** the uplink's backlog pace, records/s per gateway */
 const DRAIN_RATE = 20;
+const MODEL_TOPIC = 'fleet/models/pump-anomaly';
+const gatewayId = (index: number) => `gw-${String(index).padStart(3, '0')}`;
+
+/** A site broker's bridge to the cloud: the uplink's topics and model reports out, the fleet's manifests in. */
+const bridgeConfig = (index: number, cloudPort: number) => [
+  'connection cloud', `address 127.0.0.1:${cloudPort}`, `remote_clientid bridge-${gatewayId(index)}`, 'cleansession false',
+  // the same bounds as edge-mqtt-broker's (mosquitto jitters the delay between them)
+  'restart_timeout 1 60', 'topic edge/# out 1', 'topic fleet/status/# out 1', 'topic fleet/models/# in 1',
+];
 
 const statsEndpoint = (target: string) => [
   { id: 'in-stats', z: 'tab', type: 'http in', url: '/stats', method: 'get', wires: [['ask']] },
@@ -42,17 +63,26 @@ const statsEndpoint = (target: string) => [
   { id: 'res', z: 'tab', type: 'http response', statusCode: '', headers: {}, wires: [] },
 ];
 
-function gatewayFlow(index: number, brokerPort: number): unknown[] {
+function gatewayFlow(index: number, brokerPort: number, registryUrl: string): unknown[] {
   const channel = (name: string, base: number, amplitude: number) => ({ name, waveform: 'sine', base, amplitude, periodS: 300, noise: amplitude / 10, drift: 0 });
   return onTab('fleet', [
     { id: 'cloud', type: 'edge-mqtt-broker', url: `mqtt://127.0.0.1:${brokerPort}`, clientId: `fleet-gw-${index}`, protocolVersion: '4', clean: true, keepalive: '15', rejectUnauthorized: true },
     { id: 'pump', z: 'tab', type: 'edge-sensor', source: 'simulator', topic: `site${index}/pump`, outputMode: 'object', interval: '0.1', seed: String(index + 1),
-      channels: [channel('vibration', 2.5, 0.5), channel('temperature', 60, 3), channel('pressure', 4, 0.2), channel('speed', 1480, 10)], anomalies: [], wires: [['stats']] },
+      channels: [channel('vibration', 2.5, 0.5), channel('temperature', 60, 3), channel('pressure', 4, 0.2), channel('speed', 1480, 10)], anomalies: [], wires: [['stats', 'features']] },
     { id: 'stats', z: 'tab', type: 'edge-aggregate', key: 'topic', window: 'tumbling', size: '1', hop: '', align: 'clock', time: 'processing', lateness: '0', partial: 'flush',
       statistics: 'count,mean,min,max,stddev', output: 'stats', featureSource: 'stats', points: '32', layout: 'channel-major', channels: '', maxStreams: '1000', maxSamples: '100000', precision: '4', wires: [['up'], []] },
-    { id: 'up', z: 'tab', type: 'edge-uplink', broker: 'cloud', topic: 'edge/${gateway}', gateway: `gw-${String(index).padStart(3, '0')}`, qos: '1', format: 'columns',
+    { id: 'up', z: 'tab', type: 'edge-uplink', broker: 'cloud', topic: 'edge/${gateway}', gateway: gatewayId(index), qos: '1', format: 'columns',
       maxRecords: '60', batchWait: '5000', maxPacketKb: '128', durability: 'group', groupMs: '20', maxSizeMb: '100', maxAgeH: '0', onFull: 'drop-oldest',
       rateRecords: String(DRAIN_RATE), rateKbps: '0', order: 'oldest-first', wires: [['res'], []] },
+    // the demo's anomaly model on 2 s features, kept up to date from the fleet's retained manifest
+    { id: 'features', z: 'tab', type: 'edge-aggregate', key: 'topic', window: 'count', size: '20', hop: '10', align: 'clock', time: 'processing', lateness: '0', partial: 'drop',
+      statistics: 'mean,stddev', output: 'features', featureSource: 'stats', points: '32', layout: 'channel-major', channels: 'vibration,temperature,pressure,speed',
+      maxStreams: '1000', maxSamples: '100000', precision: '', wires: [['score'], []] },
+    { id: 'model', type: 'edge-model', source: 'store', model: 'pump-anomaly', storeDir: '', file: '', pollInterval: 2 },
+    { id: 'score', z: 'tab', type: 'edge-infer', model: 'model', mode: 'anomaly', output: '', topK: 3, transform: 'none', threshold: '', nan: 'reject', maxBatch: 1, batchWait: 10,
+      concurrency: 1, queueSize: 100, overflow: 'drop-oldest', threads: 1, maxValues: 100000, wires: [[]] },
+    { id: 'update', z: 'tab', type: 'edge-model-update', model: 'model', source: 'mqtt', broker: 'cloud', topic: MODEL_TOPIC, artifactBase: `${registryUrl}/pump-anomaly/`,
+      keysFile: 'edge-intelligence/trusted-keys.txt', requireSignature: true, maxSizeMb: 100, timeout: 30, probation: 20, keep: 3, statusTopic: `fleet/status/${gatewayId(index)}`, wires: [[]] },
     ...statsEndpoint('up'),
   ]);
 }
@@ -96,16 +126,22 @@ interface UplinkStats { state: string; enqueued: number; acked: number; queued: 
 interface IngestStats { accepted: number; duplicates: number; gaps: number; epochs: number; undecodable: number }
 interface Tally { byGateway: Record<string, number>; twice: number; latency: number[] }
 
+const count = (t: Tally) => Object.values(t.byGateway).reduce((a, b) => a + b, 0);
+
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-fleet-'));
   const mosquitto = new Mosquitto([], true);
   const gateways: NodeRedProcess[] = [];
+  const sites: Mosquitto[] = [];
   let cloud: NodeRedProcess | undefined;
   let proxy: LinkProxy | undefined;
+  let registry: RegistryServer | undefined;
   const cleanUp = async () => {
     await Promise.all(gateways.map((g) => g.stop()));
     await cloud?.stop();
     await proxy?.cut();
+    await registry?.stop();
+    await Promise.all(sites.map((m) => m.dispose()));
     await mosquitto.dispose();
     fs.rmSync(work, { recursive: true, force: true });
   };
@@ -120,14 +156,58 @@ async function main(): Promise<void> {
       linkPackage(dir, PACKAGE, root);
       return dir;
     };
-    const start = async (name: string, flows: unknown[]) => {
+    // the registry: version 1 on every gateway at the start, version 2 published once during the run
+    const zoo = buildZoo();
+    const key = makeKeyPair('fleet');
+    const registryDir = path.join(work, 'registry');
+    packageAnomaly(zoo, registryDir, key, '1');
+    registry = new RegistryServer(registryDir);
+    await registry.start(await freePort());
+    const v1 = zoo.models.find((m) => m.name === 'pump-anomaly')!;
+    const installV1 = (dir: string) => {
+      const store = ModelStore.shared(path.join(dir, 'edge-intelligence', 'models'));
+      store.install(v1.manifest, v1.onnx);
+      store.activate(v1.name, v1.manifest.version);
+      fs.writeFileSync(path.join(dir, 'edge-intelligence', 'trusted-keys.txt'), `${key.trustLine}\n`);
+    };
+    const start = async (name: string, flows: unknown[], prepare?: (dir: string) => void) => {
       const dir = userDir(name);
+      prepare?.(dir);
       return startNodeRed({ userDir: dir, port: await freePort(), flows, output: path.join(dir, 'node-red.log'), settings: { edgeIntelligenceStateDir: path.join(dir, 'state'), httpNodeRoot: '/' }, startTimeoutMs: 180_000 });
     };
     cloud = await start('cloud', cloudFlow(mosquitto.port));
     const started = Date.now();
-    for (let i = 0; i < GATEWAYS; i++) gateways.push(await start(`gw-${i}`, gatewayFlow(i, proxy.port)));
-    console.error(`[fleet] ${GATEWAYS} gateways and the cloud started in ${Math.round((Date.now() - started) / 1000)} s`);
+    for (let i = 0; i < GATEWAYS; i++) {
+      let brokerPort = proxy.port;
+      if (BRIDGE) {
+        const site = new Mosquitto(bridgeConfig(i, proxy.port), true);
+        sites.push(site);
+        await site.start();
+        brokerPort = site.port;
+      }
+      gateways.push(await start(`gw-${i}`, gatewayFlow(i, brokerPort, registry.url), installV1));
+    }
+    console.error(`[fleet] ${GATEWAYS} gateways${BRIDGE ? ' with bridged site brokers' : ''} and the cloud started in ${Math.round((Date.now() - started) / 1000)} s`);
+    // the cloud's view of the fleet: model reports and (bridged) each bridge's connection state, as they happen
+    // a persistent session: what happens while the broker restarts is queued for it, not missed
+    const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosquitto.port}`, { clientId: 'fleet-watch', clean: false });
+    const confirmedAt = new Map<string, number>();
+    const activeAt = new Map<string, number>();
+    const states = new Map<string, string>();
+    const bridgeUpAt = new Map<string, number>();
+    watcher.on('message', (topic, payload, packet) => {
+      if (topic.startsWith('$SYS/')) {
+        // a live "1", not the retained one from before the outage
+        if (payload.toString() === '1' && !packet.retain) bridgeUpAt.set(topic.split('/')[3], Date.now());
+        return;
+      }
+      const report = JSON.parse(payload.toString()) as { version: string; state: string };
+      const gateway = topic.split('/')[2];
+      states.set(gateway, `${report.state} ${report.version}`);
+      if (report.version === '2' && report.state === 'active' && !activeAt.has(gateway)) activeAt.set(gateway, Date.now());
+      if (report.version === '2' && report.state === 'confirmed' && !confirmedAt.has(gateway)) confirmedAt.set(gateway, Date.now());
+    });
+    await watcher.subscribeAsync(['fleet/status/+', '$SYS/broker/connection/+/state'], { qos: 1 });
     const tally = () => cloud!.api<Tally>('GET', '/tally');
     const uplinks = () => Promise.all(gateways.map((g) => g.api<UplinkStats>('GET', '/stats')));
     await waitFor(async () => Object.keys((await tally()).byGateway).length === GATEWAYS, 'every gateway heard from at the cloud', 180_000);
@@ -137,7 +217,6 @@ async function main(): Promise<void> {
     await delay(MINUTES * 60_000);
     const after = { at: Date.now(), tally: await tally(), use: gateways.map((g) => usage(g.child.pid!)), cloud: usage(cloud.child.pid!) };
     const seconds = (after.at - before.at) / 1000;
-    const count = (t: Tally) => Object.values(t.byGateway).reduce((a, b) => a + b, 0);
     const rss = after.use.map((u) => u.rss / 1_048_576).sort((a, b) => a - b);
     const cpu = after.use.map((u, i) => (100 * (u.cpu - before.use[i].cpu)) / seconds).sort((a, b) => a - b);
     const latency = after.tally.latency.slice(before.tally.latency.length).sort((a, b) => a - b);
@@ -151,12 +230,20 @@ async function main(): Promise<void> {
     const down = Date.now();
     await mosquitto.stop('SIGTERM');
     await delay(OUTAGE_S * 1000);
-    const backlog = (await uplinks()).reduce((a, s) => a + s.queued, 0);
+    // the backlog: in the uplinks' queues, or (bridged) acknowledged by the site brokers but not at the cloud yet
+    const waiting = await uplinks();
+    const backlog = BRIDGE ? waiting.reduce((a, s) => a + s.acked, 0) - count(await tally()) : waiting.reduce((a, s) => a + s.queued, 0);
     await mosquitto.start();
     const up = Date.now();
-    await waitFor(async () => (await uplinks()).every((s) => s.state === 'connected'), 'every gateway reconnected', 300_000);
+    const allBack = async () => (BRIDGE ? [...bridgeUpAt.values()].filter((at) => at >= up).length === GATEWAYS : (await uplinks()).every((s) => s.state === 'connected'));
+    await waitFor(allBack, 'every gateway reconnected', 300_000);
     const reconnected = Date.now();
-    await waitFor(async () => (await uplinks()).every((s) => s.queued < 60), 'the backlog drained', 600_000);
+    const drainedNow = async () => {
+      if (!BRIDGE) return (await uplinks()).every((s) => s.queued < 60);
+      const t = await tally();
+      return waiting.every((s, i) => (t.byGateway[gatewayId(i)] ?? 0) >= s.acked);
+    };
+    await waitFor(drainedNow, 'the backlog drained', 600_000);
     const drained = Date.now();
     const attempts = proxy.accepted.filter((t) => t >= down && t <= reconnected);
     const perSecond = new Map<number, number>();
@@ -168,23 +255,42 @@ async function main(): Promise<void> {
       while (attempts[j] - attempts[i] >= 100) i++;
       bunch = Math.max(bunch, j - i + 1);
     }
-    line({ figure: 'reconnection attempts during the outage', attempts: attempts.length, perGateway: +(attempts.length / GATEWAYS).toFixed(1), busiestSecond: busiest, busiest100ms: bunch,
-      secondsWithAttempts: perSecond.size, outageS: OUTAGE_S, allBackS: +((reconnected - up) / 1000).toFixed(1) });
+    // after the broker's return: how the fleet's attempts spread (a storm would put them all in one second)
+    const afterReturn = new Map<number, number>();
+    for (const at of attempts.filter((a) => a >= up)) afterReturn.set(Math.floor((at - up) / 1000), (afterReturn.get(Math.floor((at - up) / 1000)) ?? 0) + 1);
+    line({ figure: 'reconnection attempts during the outage', topology: BRIDGE ? 'bridge' : 'direct', attempts: attempts.length, perGateway: +(attempts.length / GATEWAYS).toFixed(1), busiestSecond: busiest, busiest100ms: bunch,
+      secondsWithAttempts: perSecond.size, outageS: OUTAGE_S, afterReturn: attempts.filter((a) => a >= up).length,
+      busiestSecondAfterReturn: Math.max(0, ...afterReturn.values()), allBackS: +((reconnected - up) / 1000).toFixed(1) });
     // from the broker's return, and from the last gateway's reconnection (the drain itself)
-    line({ figure: 'backlog drain', records: backlog, seconds: +((drained - up) / 1000).toFixed(1), afterReconnectS: +((drained - reconnected) / 1000).toFixed(1), pacePerGateway: DRAIN_RATE,
+    line({ figure: 'backlog drain', records: backlog, seconds: +((drained - up) / 1000).toFixed(1), afterReconnectS: +((drained - reconnected) / 1000).toFixed(1), pacePerGateway: BRIDGE ? 'the bridge' : DRAIN_RATE,
       expectedS: +(backlog / GATEWAYS / DRAIN_RATE).toFixed(1) });
 
     // every record once: what each gateway had acknowledged is at the cloud, nothing twice
     const final = await uplinks();
     await waitFor(async () => {
       const t = await tally();
-      return final.every((s, i) => (t.byGateway[`gw-${String(i).padStart(3, '0')}`] ?? 0) >= s.acked);
+      return final.every((s, i) => (t.byGateway[gatewayId(i)] ?? 0) >= s.acked);
     }, 'every acknowledged record at the cloud', 120_000);
     const t = await tally();
     const ingest = await cloud.api<IngestStats>('GET', '/stats');
     const dropped = final.reduce((a, s) => a + s.enqueued - s.acked - s.queued, 0);
     line({ figure: 'delivery', acknowledged: final.reduce((a, s) => a + s.acked, 0), atCloud: count(t), emittedTwice: t.twice, duplicatesDropped: ingest.duplicates,
       gaps: ingest.gaps, epochs: ingest.epochs, droppedAtGateways: dropped, resent: final.reduce((a, s) => a + s.resent, 0) });
+
+    // a model version published once, retained: every gateway verifies it, fetches it from the registry, checks it
+    // and confirms it after probation on its own live data
+    const published = Date.now();
+    await watcher.publishAsync(MODEL_TOPIC, JSON.stringify(packageAnomaly(zoo, registryDir, key, '2')), { qos: 1, retain: true });
+    await waitFor(async () => confirmedAt.size === GATEWAYS, 'every gateway confirmed version 2', 600_000).catch((err) => {
+      console.error(`[fleet] model rollout: ${[...states].map(([g, st]) => `${g} ${st}`).join(', ')}`);
+      throw err;
+    });
+    await watcher.endAsync();
+    const since = (at: Map<string, number>) => [...at.values()].map((t) => (t - published) / 1000).sort((a, b) => a - b);
+    const [active, confirmed] = [since(activeAt), since(confirmedAt)];
+    line({ figure: 'model rollout (retained manifest to active, to confirmed)', confirmed: confirmedAt.size, activeP50S: +percentile(active, 50).toFixed(1),
+      activeMaxS: +active[active.length - 1].toFixed(1), confirmedP50S: +percentile(confirmed, 50).toFixed(1), confirmedMaxS: +confirmed[confirmed.length - 1].toFixed(1),
+      probationRuns: 20, downloads: registry.log.filter((r) => r.path.endsWith('/2/model.onnx') && r.status < 300).length });
   } finally {
     await cleanUp();
   }

@@ -11,7 +11,7 @@ import { MqttBrokerHandle } from '../core/connections/config-handles';
 import { StateSettings, stateDir } from '../core/shared/state-dir';
 import { writableDirProblem } from '../core/shared/json-store';
 import { IngestLedger } from '../core/ingest/ingest-ledger';
-import { Ingest, IngestEvent } from '../core/ingest/ingest';
+import { Ingest, IngestEvent, Released } from '../core/ingest/ingest';
 import { ingestOptions, IngestSettings } from '../core/ingest/ingest-settings';
 import { shortText, StatusBadge } from '../core/shared/status';
 import { KeyedError } from '../core/shared/errors';
@@ -46,12 +46,12 @@ export = function register(RED: NodeAPI): void {
       }
     }
     if (problems.length) kit.configError(problems);
-    const ingest = ledger && new Ingest(ledger);
-    const seen = { records: 0, duplicates: 0, gaps: 0, unchecked: 0 };
+    const ingest = ledger && new Ingest(ledger, options.holdMs);
+    const seen = { records: 0, duplicates: 0, gaps: 0, unchecked: 0, held: ledger?.stats().held ?? 0 };
     let link: StatusBadge = {};
 
     const badge = (): StatusBadge => (link.fill !== 'green' ? link
-      : { fill: 'green', shape: 'dot', text: shortText(t('status.counts', seen)) });
+      : { fill: 'green', shape: 'dot', text: shortText(t(options.holdMs ? 'status.countsHeld' : 'status.counts', seen)) });
 
     function sendEvent(e: IngestEvent | { kind: 'undecodable'; topic: string; bytes: number; error: string }): void {
       const { kind, ...payload } = e;
@@ -75,14 +75,30 @@ export = function register(RED: NodeAPI): void {
         // the ledger cannot be written (disk, I/O): the records go on unchecked rather than being lost
         return letThroughUnchecked(topic, payload, err);
       }
-      seen.records += received.records.length;
       seen.duplicates += received.duplicates;
-      for (const e of received.events) {
+      seen.held += received.held;
+      sendOn(received);
+    }
+
+    function sendOn(out: Released): void {
+      seen.records += out.records.length;
+      seen.held -= out.released;
+      for (const e of out.events) {
         if (e.kind === 'gap') seen.gaps += e.count;
         sendEvent(e);
       }
-      if (received.records.length) node.send([received.records as unknown as NodeMessage[], null]);
+      if (out.records.length) node.send([out.records as unknown as NodeMessage[], null]);
       status.set(badge);
+    }
+
+    /** Restoring order: what has waited long enough goes on (a ledger that is busy now is tried at the next tick). */
+    function releaseDue(): void {
+      try {
+        sendOn(ingest!.releaseDue());
+      } catch (err) {
+        status.alert({ fill: 'red', shape: 'ring', text: shortText(t('status.ledger')) });
+        node.error(t('errors.release', { error: kit.describe(err) }));
+      }
     }
 
     function letThroughUnchecked(topic: string, payload: Buffer, err: unknown): void {
@@ -95,7 +111,10 @@ export = function register(RED: NodeAPI): void {
 
     let unsubscribe: (removed: boolean) => void = () => undefined;
     let unwatch: () => void = () => undefined;
+    let releaseTimer: NodeJS.Timeout | undefined;
     if (ingest) {
+      // held records (of this run or from before a restart) are released within a quarter of the hold time late
+      if (options.holdMs) releaseTimer = setInterval(releaseDue, Math.max(50, options.holdMs / 4));
       unwatch = broker!.onStatus((b) => {
         link = b;
         status.now(badge());
@@ -114,6 +133,7 @@ export = function register(RED: NodeAPI): void {
     function onClose(removed: boolean, done: () => void): void {
       unsubscribe(removed);
       unwatch();
+      clearInterval(releaseTimer);
       status.stop();
       ledger?.close();
       if (ingest) broker!.connection!.deregister(node.id).then(() => done(), () => done());

@@ -79,6 +79,34 @@ describe('nodes: edge-ingest', function () {
     client.end();
   });
 
+  it('restores order when set: held records go on in id order when the hole fills, or as a gap after the hold, across a redeploy', async () => {
+    // a hold far longer than the test, then a short one: what is held is seen held, whatever the machine's speed
+    const flow = (holdMs: string) => [cloudConfig(bed.broker.port), ingest({ holdMs }), recorder('records'), recorder('events')];
+    await load(flow('600000'));
+    await ready();
+    const got = record('records');
+    const events = record('events');
+    const client = await publisher(bed.broker.port);
+    await publish(client, 'edge/gw-b', batch([1, 2]));
+    await publish(client, 'edge/gw-b', batch([5, 6]));
+    await publish(client, 'edge/gw-b', batch([3, 4]));
+    await messages(got, 6, 'six records');
+    assert.deepEqual(got.messages.map((m) => m.seq), [1, 2, 3, 4, 5, 6], 'in id order');
+    // 7 never comes: 8 is held, still held after a redeploy (it is on disk), then goes on after the (shorter) hold
+    await publish(client, 'edge/gw-b', batch([8]));
+    const held = translate('edge-ingest.status.countsHeld', { records: 6, held: 1, duplicates: 0, gaps: 0 });
+    await waitFor(() => lastStatus('in')?.text === held, `the status "${held}"`);
+    await helper.unload();
+    await load(flow('300'));
+    const after = record('records');
+    const gap = record('events');
+    await messages(after, 1, 'the held record, after the redeploy');
+    assert.deepEqual([after.messages[0].seq, events.messages.map((m) => m.topic)], [8, ['epoch']]);
+    await waitFor(() => gap.messages.some((m) => m.topic === 'gap'), 'the gap');
+    assert.deepEqual(gap.messages.find((m) => m.topic === 'gap')!.payload, { gateway: 'gw-b', epoch: 'E1', from: 7, to: 7, count: 1 });
+    client.end();
+  });
+
   it('an undecodable publish is an error in words to Catch and an event, and the next publish is taken', async () => {
     await load([cloudConfig(bed.broker.port), ingest(), recorder('records'), recorder('events'), ...watchers('in')]);
     await ready();

@@ -116,7 +116,7 @@ export const RULES: Record<string, TypeRules> = {
   },
   'edge-ingest': {
     check: (d) => ingestOptions(d as unknown as IngestSettings).problems,
-    fields: { filterEmpty: 'topic', filterHash: 'topic', filterPlus: 'topic', topicShared: 'topic', qos: 'qos', group: 'group', window: 'window', ledger: 'ledger' },
+    fields: { filterEmpty: 'topic', filterHash: 'topic', filterPlus: 'topic', topicShared: 'topic', qos: 'qos', group: 'group', window: 'window', ledger: 'ledger', hold: 'holdMs' },
     fallback: 'topic',
   },
   'edge-model-update': {

@@ -10,6 +10,11 @@
  *
  * Every decision is taken in one IMMEDIATE transaction per publish, reading the stream's row inside it, so
  * several ingest processes on one host can share one ledger file.
+ *
+ * Order (an option): a record let through with a hole below it (an earlier id not here yet) is held, in the same
+ * transaction, so it survives a restart like the decision does; it goes on, in id order, when the hole fills or
+ * when it has been held long enough, and then the hole is given up as a gap (a record that still comes later is
+ * let through once, late).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,7 +40,11 @@ export type LedgerEvent =
   | { kind: 'epoch'; gateway: string; epoch: string; previous?: string }
   | { kind: 'gap'; gateway: string; epoch: string; from: number; to: number; count: number };
 
+/** A record going on now: one of the publish (its index in the keys) or one held before (as it was stored). */
+export type Ready = { at: number } | { record: string };
+
 export interface LedgerStats {
+  held: number;
   accepted: number;
   duplicates: number;
   late: number;
@@ -66,10 +75,19 @@ const SCHEMA = `
     PRIMARY KEY (gateway, epoch)
   );
   CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS held (
+    gateway TEXT NOT NULL,
+    epoch TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    held_at INTEGER NOT NULL,
+    PRIMARY KEY (gateway, epoch, seq)
+  );
 `;
 const COLUMNS: Record<string, string[]> = {
   streams: ['gateway', 'epoch', 'high', 'above', 'gaps', 'first_seen', 'last_seen'],
   counters: ['key', 'value'],
+  held: ['gateway', 'epoch', 'seq', 'record', 'held_at'],
 };
 const COUNTERS = ['accepted', 'duplicates', 'late', 'gaps', 'epochs'] as const;
 type Counter = (typeof COUNTERS)[number];
@@ -130,6 +148,11 @@ export class IngestLedger {
       count: db.prepare('INSERT INTO counters (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value'),
       counters: db.prepare('SELECT key, value FROM counters'),
       streams: db.prepare('SELECT COUNT(*) AS n FROM streams'),
+      hold: db.prepare('INSERT OR IGNORE INTO held (gateway, epoch, seq, record, held_at) VALUES (?, ?, ?, ?, ?)'),
+      heldUpTo: db.prepare('SELECT seq, record FROM held WHERE gateway = ? AND epoch = ? AND seq <= ? ORDER BY seq'),
+      releaseUpTo: db.prepare('DELETE FROM held WHERE gateway = ? AND epoch = ? AND seq <= ?'),
+      due: db.prepare('SELECT gateway, epoch, MAX(seq) AS top FROM held WHERE held_at <= ? GROUP BY gateway, epoch'),
+      heldCount: db.prepare('SELECT COUNT(*) AS n FROM held'),
     };
   }
 
@@ -137,13 +160,15 @@ export class IngestLedger {
    * Decides on the records of one publish, in one transaction: 'new' and 'late' ones are to be let through (and
    * are settled once this returns), duplicates dropped. Events: a gateway's new epoch, gaps given up.
    */
-  admit(keys: LedgerKey[], now = Date.now()): { verdicts: Verdict[]; events: LedgerEvent[] } {
+  admit(keys: LedgerKey[], now = Date.now(), hold?: (at: number) => string): { verdicts: Verdict[]; events: LedgerEvent[]; ready: Ready[] } {
     const verdicts: Verdict[] = [];
     const events: LedgerEvent[] = [];
+    const ready: Ready[] = [];
     const run = this.db.transaction(() => {
       // a transaction tried again (the ledger was busy) starts over
       verdicts.length = 0;
       events.length = 0;
+      ready.length = 0;
       const touched = new Map<string, { key: LedgerKey; stream: Stream }>();
       const counts: Record<Counter, number> = { accepted: 0, duplicates: 0, late: 0, gaps: 0, epochs: 0 };
       for (const k of keys) {
@@ -159,13 +184,54 @@ export class IngestLedger {
         else counts.accepted++;
         if (verdict === 'late') counts.late++;
       }
-      for (const { key, stream } of touched.values()) {
+      for (const [id, { key, stream }] of touched) {
         this.st.put.run({ gateway: key.gateway, epoch: key.epoch, high: stream.high, above: JSON.stringify(stream.above), gaps: JSON.stringify(stream.gaps), now });
+        if (!hold) continue;
+        // in order: what has no hole below it, with what was held for it; the rest waits
+        const mine: Array<{ seq: number; ready: Ready }> = [];
+        keys.forEach((k, at) => {
+          if (verdicts[at] === 'duplicate' || `${k.gateway}\u0000${k.epoch}` !== id) return;
+          if (k.seq <= stream.high) mine.push({ seq: k.seq, ready: { at } });
+          else this.st.hold.run(k.gateway, k.epoch, k.seq, hold(at), now);
+        });
+        ready.push(...this.release(key, stream.high, mine));
       }
       for (const c of COUNTERS) if (counts[c]) this.st.count.run(c, counts[c]);
     });
     run.immediate();
-    return { verdicts, events };
+    if (!hold) verdicts.forEach((v, at) => v !== 'duplicate' && ready.push({ at }));
+    return { verdicts, events, ready };
+  }
+
+  /** The held records of a stream up to `high` out of the table, merged in id order with `more`. */
+  private release(key: LedgerKey, high: number, more: Array<{ seq: number; ready: Ready }> = []): Ready[] {
+    const held = this.st.heldUpTo.all(key.gateway, key.epoch, high) as Array<{ seq: number; record: string }>;
+    if (held.length) this.st.releaseUpTo.run(key.gateway, key.epoch, high);
+    return [...held.map((h) => ({ seq: h.seq, ready: { record: h.record } as Ready })), ...more].sort((a, b) => a.seq - b.seq).map((r) => r.ready);
+  }
+
+  /**
+   * Held records whose wait is over (held at or before `cutoff`) go on, in id order, with every held record before
+   * them in their stream; the holes below them are given up as gaps.
+   */
+  releaseDue(cutoff: number, now = Date.now()): { ready: string[]; events: LedgerEvent[] } {
+    const ready: string[] = [];
+    const events: LedgerEvent[] = [];
+    const run = this.db.transaction(() => {
+      ready.length = 0;
+      events.length = 0;
+      const counts: Record<Counter, number> = { accepted: 0, duplicates: 0, late: 0, gaps: 0, epochs: 0 };
+      for (const due of this.st.due.all(cutoff) as Array<{ gateway: string; epoch: string; top: number }>) {
+        const key = { gateway: due.gateway, epoch: due.epoch, seq: due.top };
+        const stream = this.load(key, events, counts);
+        while (stream.high < due.top && stream.above.length) this.giveUpOldestHole(stream, key, events, counts);
+        this.st.put.run({ gateway: key.gateway, epoch: key.epoch, high: stream.high, above: JSON.stringify(stream.above), gaps: JSON.stringify(stream.gaps), now });
+        for (const r of this.release(key, stream.high)) ready.push((r as { record: string }).record);
+      }
+      if (counts.gaps) this.st.count.run('gaps', counts.gaps);
+    });
+    run.immediate();
+    return { ready, events };
   }
 
   /** A stream's state from its row; a stream seen for the first time starts here, and may be a new epoch. */
@@ -195,22 +261,28 @@ export class IngestLedger {
     if (s.above[0][0] === s.high + 1) s.high = s.above.shift()![1];
     // waited long enough for the oldest hole (or too many holes to keep): given up as a gap
     while (s.above.length && (s.above[s.above.length - 1][1] - s.high > this.o.window || s.above.length > MAX_RANGES)) {
-      const [from, to] = [s.high + 1, s.above[0][0] - 1];
-      events.push({ kind: 'gap', gateway: k.gateway, epoch: k.epoch, from, to, count: to - from + 1 });
-      counts.gaps += to - from + 1;
-      s.gaps.push([from, to]);
-      if (s.gaps.length > REMEMBERED_GAPS) s.gaps.shift();
-      s.high = s.above.shift()![1];
+      this.giveUpOldestHole(s, k, events, counts);
     }
     return 'new';
   }
 
+  /** The ids between the mark and the first range above it will not be waited for: a gap, remembered for late ones. */
+  private giveUpOldestHole(s: Stream, k: LedgerKey, events: LedgerEvent[], counts: Record<Counter, number>): void {
+    const [from, to] = [s.high + 1, s.above[0][0] - 1];
+    events.push({ kind: 'gap', gateway: k.gateway, epoch: k.epoch, from, to, count: to - from + 1 });
+    counts.gaps += to - from + 1;
+    s.gaps.push([from, to]);
+    if (s.gaps.length > REMEMBERED_GAPS) s.gaps.shift();
+    s.high = s.above.shift()![1];
+  }
+
   stats(): LedgerStats {
-    const out: LedgerStats = { accepted: 0, duplicates: 0, late: 0, gaps: 0, epochs: 0, streams: 0 };
+    const out: LedgerStats = { held: 0, accepted: 0, duplicates: 0, late: 0, gaps: 0, epochs: 0, streams: 0 };
     for (const row of this.st.counters.all() as Array<{ key: string; value: number }>) {
       if ((COUNTERS as readonly string[]).includes(row.key)) out[row.key as Counter] = row.value;
     }
     out.streams = (this.st.streams.get() as { n: number }).n;
+    out.held = (this.st.heldCount.get() as { n: number }).n;
     return out;
   }
 

@@ -15,6 +15,8 @@ export interface IngestSettings {
   window: string;
   /** the ledger's file name (shared by instances on one host); empty: the node's id */
   ledger?: string;
+  /** restore order: how long a record may be held for an earlier one (ms); 0 or empty: as they come */
+  holdMs?: string;
 }
 
 export interface IngestOptions {
@@ -23,10 +25,13 @@ export interface IngestOptions {
   qos: 1 | 2;
   window: number;
   ledger?: string;
+  holdMs: number;
   problems: Problem[];
 }
 
 export const DEFAULT_INGEST_TOPIC = 'edge/+';
+/** ten minutes: longer and held records would be an outage's backlog in the ledger */
+const MAX_HOLD_MS = 600_000;
 /** a name that is one topic level and one file name */
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -44,11 +49,14 @@ export function ingestOptions(def: IngestSettings): IngestOptions {
   if (!(window >= 1 && window <= 10_000_000)) problems.push({ key: 'window' });
   const ledger = (def.ledger ?? '').trim();
   if (ledger && !NAME.test(ledger)) problems.push({ key: 'ledger' });
+  const holdMs = toInt(def.holdMs, 0);
+  if (!(holdMs >= 0 && holdMs <= MAX_HOLD_MS)) problems.push({ key: 'hold' });
   return {
     subscription: group ? `$share/${group}/${topic}` : topic,
     qos: qos === 2 ? 2 : 1,
     window,
     ledger: ledger || undefined,
+    holdMs,
     problems,
   };
 }

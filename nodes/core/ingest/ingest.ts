@@ -7,7 +7,7 @@
  * broker is acknowledged: a publish whose decision did not reach the disk is delivered again and decided again.
  */
 import { decodePublish, Envelope } from '../uplink/uplink-batch';
-import { IngestLedger, LedgerEvent, LedgerKey } from './ingest-ledger';
+import { IngestLedger, LedgerEvent, LedgerKey, Verdict } from './ingest-ledger';
 import { errorText, KeyedError } from '../shared/errors';
 
 /** A record as the flow gets it. */
@@ -30,10 +30,17 @@ export interface IngestRecord {
 /** invalid: records of a publish without an edge-uplink envelope (id "<epoch>:<seq>", topic), left out */
 export type IngestEvent = LedgerEvent | { kind: 'invalid'; topic: string; count: number };
 
-export interface Received {
+/** Records going on, with the events about them; `released` of them had been held for order. */
+export interface Released {
   records: IngestRecord[];
   events: IngestEvent[];
+  released: number;
+}
+
+export interface Received extends Released {
   duplicates: number;
+  /** records of this publish held for order */
+  held: number;
 }
 
 /** The record's stream and id from its envelope; undefined when the envelope is not one edge-uplink writes. */
@@ -56,9 +63,13 @@ export class Ingest {
   undecodable = 0;
   invalid = 0;
 
-  constructor(private readonly ledger: IngestLedger) {}
+  /** holdMs > 0: records are let through in id order per gateway, a record held at most this long for earlier ones */
+  constructor(private readonly ledger: IngestLedger, private readonly holdMs = 0) {}
 
-  /** One publish: its new records, in the order they were sent. Throws a KeyedError when it cannot be decoded. */
+  /**
+   * One publish: its new records, in the order they were sent (or, holding for order, what is in order now with
+   * what was held for it). Throws a KeyedError when it cannot be decoded.
+   */
   receive(mqttTopic: string, payload: Buffer, now = Date.now()): Received {
     let envelopes: Envelope[];
     try {
@@ -79,16 +90,26 @@ export class Ingest {
       this.invalid += bad;
       events.push({ kind: 'invalid', topic: mqttTopic, count: bad });
     }
-    const { verdicts, events: ledgerEvents } = this.ledger.admit(good.map((g) => g.key), now);
-    events.push(...ledgerEvents);
-    const records: IngestRecord[] = [];
-    good.forEach(({ e, key }, i) => {
-      if (verdicts[i] === 'duplicate') return;
-      const record = recordOf(e, key, now);
-      if (verdicts[i] === 'late') record.late = true;
-      records.push(record);
-    });
-    return { records, events, duplicates: good.length - records.length };
+    const record = (i: number, verdict: Verdict) => {
+      const r = recordOf(good[i].e, good[i].key, now);
+      if (verdict === 'late') r.late = true;
+      return r;
+    };
+    // only a new record is ever held (a late one has no hole below it)
+    const hold = this.holdMs > 0 ? (i: number) => JSON.stringify(record(i, 'new')) : undefined;
+    const admitted = this.ledger.admit(good.map((g) => g.key), now, hold);
+    const verdicts = admitted.verdicts;
+    events.push(...admitted.events);
+    const records = admitted.ready.map((r) => ('at' in r ? record(r.at, verdicts[r.at]) : (JSON.parse(r.record) as IngestRecord)));
+    const accepted = verdicts.filter((v) => v !== 'duplicate').length;
+    const released = admitted.ready.filter((r) => 'record' in r).length;
+    return { records, events, duplicates: good.length - accepted, held: accepted - (records.length - released), released };
+  }
+
+  /** Held records whose wait is over, in order, and the gaps given up below them. */
+  releaseDue(now = Date.now()): Released {
+    const { ready, events } = this.ledger.releaseDue(now - this.holdMs, now);
+    return { records: ready.map((r) => JSON.parse(r) as IngestRecord), events, released: ready.length };
   }
 
   /**

@@ -71,7 +71,7 @@ describe('core: ingest', () => {
   });
 
   it('settings: the editor and the runtime name the same problems', () => {
-    assert.deepEqual(ingestOptions({ topic: '', qos: '', window: '' }), { subscription: 'edge/+', qos: 1, window: 100_000, ledger: undefined, problems: [] });
+    assert.deepEqual(ingestOptions({ topic: '', qos: '', window: '' }), { subscription: 'edge/+', qos: 1, window: 100_000, ledger: undefined, holdMs: 0, problems: [] });
     assert.equal(ingestOptions({ topic: 'edge/#', qos: '2', window: '10', group: 'cloud-a', ledger: 'site' }).subscription, '$share/cloud-a/edge/#');
     const keys = (d: object) => ingestOptions({ topic: 'edge/+', qos: '1', window: '5', ...d }).problems.map((p) => p.key);
     assert.deepEqual(keys({ topic: 'a/#/b' }), ['filterHash']);
@@ -81,5 +81,61 @@ describe('core: ingest', () => {
     assert.deepEqual(keys({ window: '0' }), ['window']);
     assert.deepEqual(keys({ window: 'many' }), ['window']);
     assert.deepEqual(keys({ ledger: '../x' }), ['ledger']);
+    assert.deepEqual([keys({ holdMs: '-1' }), keys({ holdMs: '600001' }), keys({ holdMs: '1.5' }), keys({ holdMs: '600000' })], [['hold'], ['hold'], ['hold'], []]);
+  });
+
+  describe('restoring order', () => {
+    const HOLD_MS = 5000;
+    let ordered: Ingest;
+    beforeEach(() => {
+      ordered = new Ingest(ledger, HOLD_MS);
+    });
+    /** publishes of the records with these ids, one per group, as the uplink would make them */
+    const publishes = (...groups: number[][]) => groups.map((ids) => {
+      const all = stored(Math.max(...ids));
+      const plan = planPublishes(ids.map((id) => all[id - 1]), 'E1', () => 'edge/gw-1', { maxRecords: 1000, maxPacketBytes: 1_000_000, format: 'columns', gzip: false, gateway: 'gw-1' });
+      return plan.publishes[0];
+    });
+    const seqs = (r: { records: Array<{ seq: number }> }) => r.records.map((x) => x.seq);
+
+    it('holds what has an earlier id missing, and sends it on in id order once the hole fills', () => {
+      const [a, b, c] = publishes([1, 2], [5, 6], [3, 4]);
+      const t0 = 1_000_000;
+      assert.deepEqual(seqs(ordered.receive(a.topic, a.payload, t0)), [1, 2]);
+      const held = ordered.receive(b.topic, b.payload, t0 + 10);
+      assert.deepEqual([seqs(held), held.held, ledger.stats().held], [[], 2, 2]);
+      // a resend of a held record is a duplicate, still held once
+      assert.deepEqual(ordered.receive(b.topic, b.payload, t0 + 20).duplicates, 2);
+      const filled = ordered.receive(c.topic, c.payload, t0 + 30);
+      assert.deepEqual([seqs(filled), filled.released, ledger.stats().held], [[3, 4, 5, 6], 2, 0]);
+      // each topic in the order its records were taken
+      assert.deepEqual(filled.records.filter((r) => r.topic === 'pump/temp').map((r) => r.payload), [{ v: 4, unit: 'C' }, { v: 6, unit: 'C' }]);
+      assert.deepEqual(ordered.releaseDue(t0 + 60_000).records, []);
+    });
+
+    it('waits at most the hold time: then the missing ids are a gap, and one that still comes goes on once, late', () => {
+      const [a, b, late] = publishes([1], [3, 4], [2]);
+      const t0 = 1_000_000;
+      ordered.receive(a.topic, a.payload, t0);
+      ordered.receive(b.topic, b.payload, t0 + 100);
+      assert.deepEqual(ordered.releaseDue(t0 + 100 + HOLD_MS - 1).records, [], 'not before its time');
+      const due = ordered.releaseDue(t0 + 100 + HOLD_MS);
+      assert.deepEqual([seqs(due), due.released, due.events], [[3, 4], 2, [{ kind: 'gap', gateway: 'gw-1', epoch: 'E1', from: 2, to: 2, count: 1 }]]);
+      const after = ordered.receive(late.topic, late.payload, t0 + 10_000);
+      assert.deepEqual([seqs(after), after.records[0].late, ledger.stats().gaps], [[2], true, 1]);
+      assert.deepEqual(ordered.receive(late.topic, late.payload, t0 + 10_001).duplicates, 1);
+    });
+
+    it('held records survive a restart of the ingest, and go on after it', () => {
+      const [a, b] = publishes([1], [3]);
+      ordered.receive(a.topic, a.payload, 1000);
+      ordered.receive(b.topic, b.payload, 1000);
+      ledger.close();
+      ledger = new IngestLedger(path.join(dir, 'l.db'), { window: 1000 });
+      const again = new Ingest(ledger, HOLD_MS);
+      assert.equal(ledger.stats().held, 1);
+      assert.deepEqual(again.releaseDue(1000 + HOLD_MS).records.map((r) => [r.id, r.topic, r.payload]), [['E1:3', 'alarm/pump', { v: 3, unit: 'C' }]]);
+      assert.equal(ledger.stats().held, 0);
+    });
   });
 });
