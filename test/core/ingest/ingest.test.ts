@@ -126,6 +126,28 @@ describe('core: ingest', () => {
       assert.deepEqual(ordered.receive(late.topic, late.payload, t0 + 10_001).duplicates, 1);
     });
 
+    it('any arrival order, with resends: every id once, in id order, nothing left held', () => {
+      let seed = 7;
+      const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+      for (let round = 0; round < 20; round++) {
+        ledger.close();
+        fs.rmSync(path.join(dir, 'l.db'), { force: true });
+        ledger = new IngestLedger(path.join(dir, 'l.db'), { window: 1000 });
+        ordered = new Ingest(ledger, HOLD_MS);
+        // 60 ids in groups of 1-5, shuffled, a fifth of them sent twice
+        const groups: number[][] = [];
+        for (let id = 1; id <= 60;) {
+          const n = 1 + Math.floor(random() * 5);
+          groups.push(Array.from({ length: Math.min(n, 61 - id) }, (_, i) => id + i));
+          id += n;
+        }
+        const sent = groups.flatMap((g) => (random() < 0.2 ? [g, g] : [g])).sort(() => random() - 0.5);
+        const out = publishes(...sent).flatMap((p) => seqs(ordered.receive(p.topic, p.payload, 1000)));
+        assert.deepEqual(out, Array.from({ length: 60 }, (_, i) => i + 1), `round ${round}`);
+        assert.equal(ledger.stats().held, 0);
+      }
+    });
+
     it('held records survive a restart of the ingest, and go on after it', () => {
       const [a, b] = publishes([1], [3]);
       ordered.receive(a.topic, a.payload, 1000);
