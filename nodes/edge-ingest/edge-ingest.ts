@@ -92,12 +92,16 @@ export = function register(RED: NodeAPI): void {
     }
 
     /** Restoring order: what has waited long enough goes on (a ledger that is busy now is tried at the next tick). */
+    let releaseFailing = false;
     function releaseDue(): void {
       try {
         sendOn(ingest!.releaseDue());
+        releaseFailing = false;
       } catch (err) {
         status.alert({ fill: 'red', shape: 'ring', text: shortText(t('status.ledger')) });
-        node.error(t('errors.release', { error: kit.describe(err) }));
+        // said once until it works again, not at every tick
+        if (!releaseFailing) node.error(t('errors.release', { error: kit.describe(err) }));
+        releaseFailing = true;
       }
     }
 

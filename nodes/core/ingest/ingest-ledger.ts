@@ -152,6 +152,7 @@ export class IngestLedger {
       heldUpTo: db.prepare('SELECT seq, record FROM held WHERE gateway = ? AND epoch = ? AND seq <= ? ORDER BY seq'),
       releaseUpTo: db.prepare('DELETE FROM held WHERE gateway = ? AND epoch = ? AND seq <= ?'),
       due: db.prepare('SELECT gateway, epoch, MAX(seq) AS top FROM held WHERE held_at <= ? GROUP BY gateway, epoch'),
+      anyDue: db.prepare('SELECT 1 FROM held WHERE held_at <= ? LIMIT 1'),
       heldCount: db.prepare('SELECT COUNT(*) AS n FROM held'),
     };
   }
@@ -217,6 +218,8 @@ export class IngestLedger {
   releaseDue(cutoff: number, now = Date.now()): { ready: string[]; events: LedgerEvent[] } {
     const ready: string[] = [];
     const events: LedgerEvent[] = [];
+    // the timer asks often: only a read unless something is due, so instances sharing the file are not locked out
+    if (!this.st.anyDue.get(cutoff)) return { ready, events };
     const run = this.db.transaction(() => {
       ready.length = 0;
       events.length = 0;
