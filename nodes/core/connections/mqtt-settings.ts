@@ -65,6 +65,8 @@ export function brokerSettings(def: BrokerDefinition, creds: BrokerCredentials):
     };
   }
   const problems = validateMqttOptions(options);
-  if (!(initialMs >= 100 && maxMs >= initialMs && maxMs <= 3_600_000)) problems.push({ key: 'reconnect' });
+  // which bound is at fault, for the editor to mark that field
+  if (!(initialMs >= 100 && initialMs <= 3_600_000)) problems.push({ key: 'reconnect', vars: { bound: 'first' } });
+  else if (!(maxMs >= initialMs && maxMs <= 3_600_000)) problems.push({ key: 'reconnect', vars: { bound: 'longest' } });
   return { options, problems };
 }

@@ -103,8 +103,7 @@ export const RULES: Record<string, TypeRules> = {
     check: (d) => brokerSettings(d, {}).problems,
     fields: { url: 'url', urlCredentials: 'url', scheme: 'url', maxPacket: 'maxPacketKb', protocolVersion: 'protocolVersion', keepalive: 'keepalive',
       sessionExpiry: 'sessionExpiry', clientId: 'clientId', willTopic: 'willTopic', willWildcard: 'willTopic',
-      // the first delay when it is the one that cannot work, else the longest
-      reconnect: (_p, d) => (brokerSettings({ ...d, reconnectMaxS: '3600' }, {}).problems.some((q) => q.key === 'reconnect') ? 'reconnectMinS' : 'reconnectMaxS') },
+      reconnect: (p) => (p.vars?.bound === 'first' ? 'reconnectMinS' : 'reconnectMaxS') },
     fallback: 'url',
   },
   'edge-uplink': {

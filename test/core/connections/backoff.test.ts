@@ -53,9 +53,10 @@ describe('core: reconnect backoff', () => {
     assert.deepEqual(brokerSettings({ url: 'mqtt://h' }, {}).options.backoff, { initialMs: 1000, maxMs: 60_000, jitter: 1 });
     const set = brokerSettings({ url: 'mqtt://h', reconnectMinS: '0.5', reconnectMaxS: '300' }, {});
     assert.deepEqual([set.options.backoff, set.problems], [{ initialMs: 500, maxMs: 300_000, jitter: 1 }, []]);
-    for (const [min, max] of [['2', '1'], ['0.05', '10'], ['1', '4000'], ['x', '60'], ['1', '']]) {
+    const cases: Array<[string, string, string | undefined]> = [['2', '1', 'longest'], ['0.05', '10', 'first'], ['1', '4000', 'longest'], ['x', '60', 'first'], ['1', '', undefined]];
+    for (const [min, max, bound] of cases) {
       const problems = brokerSettings({ url: 'mqtt://h', reconnectMinS: min, reconnectMaxS: max }, {}).problems;
-      assert.deepEqual(problems, max === '' ? [] : [{ key: 'reconnect' }], `${min} to ${max}`);
+      assert.deepEqual(problems, bound ? [{ key: 'reconnect', vars: { bound } }] : [], `${min} to ${max}`);
     }
   });
 
