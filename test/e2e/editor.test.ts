@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, Browser, Page } from 'playwright-core';
 import { installedUserDir, SETUP_TIMEOUT_MS } from '../support/installed';
-import { ARTIFACTS, CHROMIUM_ARGS } from '../support/editor';
+import { ARTIFACTS, CHROMIUM_ARGS, deploy } from '../support/editor';
 import { startNodeRed, NodeRedProcess } from '../../scripts/lib/node-red-process';
 import { PumpDevice } from '../../scripts/lib/pump';
 import { startAedes, EmbeddedBroker } from '../../scripts/lib/aedes-broker';
-import { freePort, waitFor } from '../../scripts/lib/net-util';
+import { freePort } from '../../scripts/lib/net-util';
 
 
 describe('e2e: the editor in headless Chromium', function () {
@@ -98,8 +98,7 @@ describe('e2e: the editor in headless Chromium', function () {
       return out;
     });
     assert.deepEqual(invalid, [], 'every node the dialogs produced is valid');
-    await page.click('#red-ui-header-button-deploy');
-    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 30_000 });
+    await deploy(page);
 
     const flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
     const sensor = flows.find((n) => n.type === 'edge-sensor')!;
@@ -169,9 +168,7 @@ describe('e2e: the editor in headless Chromium', function () {
     await page.click('#node-dialog-ok');
     await page.waitForSelector('#node-input-window', { state: 'detached' });
 
-    await page.click('#red-ui-header-button-deploy');
-    await page.waitForFunction(() => document.querySelectorAll('.red-ui-notification').length > 0, undefined, { timeout: 30_000 });
-    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 30_000 });
+    await deploy(page);
     const flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
     const f = flows.find((n) => n.type === 'edge-filter')!;
     const a = flows.find((n) => n.type === 'edge-aggregate')!;
@@ -197,8 +194,7 @@ describe('e2e: the editor in headless Chromium', function () {
     await row.locator('.edge-cell-latching').check();
     await page.click('#node-dialog-ok');
     await page.waitForSelector('#node-input-alarms-container', { state: 'detached' });
-    await page.click('#red-ui-header-button-deploy');
-    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 30_000 });
+    await deploy(page);
     const flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
     const a = flows.find((n) => n.type === 'edge-alarm')!;
     assert.deepEqual(a.alarms.map((x: Record<string, unknown>) => [x.id, x.kind, x.priority, x.latching]), [
@@ -223,8 +219,7 @@ describe('e2e: the editor in headless Chromium', function () {
     await page.fill('#node-input-maxBatch', '8');
     await page.click('#node-dialog-ok');
     await page.waitForSelector('#node-input-mode', { state: 'detached' });
-    await page.click('#red-ui-header-button-deploy');
-    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 30_000 });
+    await deploy(page);
     const flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
     const infer = flows.find((n) => n.type === 'edge-infer')!;
     const modelNode = flows.find((n) => n.type === 'edge-model')!;
@@ -252,12 +247,8 @@ describe('e2e: the editor in headless Chromium', function () {
     assert.equal(await page.locator('#node-input-requireSignature').isChecked(), true, 'signatures required by default');
     await page.click('#node-dialog-ok');
     await page.waitForSelector('#node-input-source', { state: 'detached' });
-    await page.click('#red-ui-header-button-deploy');
-    let flows: Array<Record<string, any>> = [];
-    await waitFor(async () => {
-      flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
-      return flows.some((n) => n.type === 'edge-model-update');
-    }, 'the update node deployed', 30_000);
+    await deploy(page);
+    const flows = await red.api<Array<Record<string, any>>>('GET', '/flows');
     const update = flows.find((n) => n.type === 'edge-model-update')!;
     assert.deepEqual([update.source, update.url, update.model], ['http', 'http://127.0.0.1:1885/pump-anomaly/manifest.json', flows.find((n) => n.type === 'edge-model')!.id]);
     assert.doesNotMatch(fs.readFileSync(path.join(userDir, 'flows.json'), 'utf8'), /FAdzoVYDO6TU1nQwPm2tELUFGHSSwaEsTghVoZsO6wA/, 'the keys are credentials');

@@ -78,8 +78,14 @@ export async function done(page: Page, ready: string): Promise<void> {
   await page.waitForSelector(ready, { state: 'detached' });
 }
 
-/** Presses Deploy and waits for Node-RED to say it deployed. */
+/**
+ * Presses Deploy and waits for the runtime to answer this deploy. Waiting for the "Successfully deployed"
+ * notification alone is not enough: the one of an earlier deploy may still be on the page.
+ */
 export async function deploy(page: Page): Promise<void> {
+  const answered = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/flows'), { timeout: 60_000 });
   await page.click('#red-ui-header-button-deploy');
+  const response = await answered;
+  if (!response.ok()) throw new Error(`the deploy was refused: ${response.status()} ${await response.text()}`);
   await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 60_000 });
 }
