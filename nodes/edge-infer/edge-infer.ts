@@ -14,6 +14,7 @@ import { ModelLoadError, SessionPool } from '../core/inference/session-pool';
 import { errorBadge, shortText, STATUS_MAX } from '../core/shared/status';
 import { errorText } from '../core/shared/errors';
 import { InputError } from '../core/inference/tensor-map';
+import { DriftReport, driftEvent } from '../core/monitoring/drift-monitor';
 
 interface InferDef extends NodeDef, InferSettings {
   model: string;
@@ -40,15 +41,19 @@ export = function register(RED: NodeAPI): void {
     const engine = problem ? undefined : new InferenceEngine(pool, options);
     let dropped = 0;
     let lastLatency = 0;
+    /** the serving version's last drift level change */
+    let drift: DriftReport | undefined;
 
     const serving = () => {
       const s = engine?.current;
       if (!s) return { fill: 'grey' as const, shape: 'ring' as const, text: t('status.noModel') };
       const id = `${s.name}@${s.version}`;
-      const tail = dropped ? t('status.dropped', { count: dropped }) : lastLatency ? `${lastLatency.toPrecision(2)} ms` : '';
-      // both when they fit; else drops (a loss the user must see) before the version, the version before latency
-      const text = tail && id.length + tail.length + 3 <= STATUS_MAX ? `${id} · ${tail}` : dropped ? shortText(tail) : shortText(id);
-      return { fill: dropped ? 'yellow' as const : 'green' as const, shape: 'dot' as const, text };
+      const drifting = drift && drift.level !== 'ok' ? t(`status.${drift.level}`, { feature: drift.feature }) : '';
+      const tail = dropped ? t('status.dropped', { count: dropped }) : drifting || (lastLatency ? `${lastLatency.toPrecision(2)} ms` : '');
+      // both when they fit; else drops or drift (what the user must see) before the version, the version before latency
+      const urgent = dropped > 0 || drift?.level === 'drift';
+      const text = tail && id.length + tail.length + 3 <= STATUS_MAX ? `${id} · ${tail}` : urgent || drifting ? shortText(tail) : shortText(id);
+      return { fill: urgent ? 'yellow' as const : 'green' as const, shape: 'dot' as const, text };
     };
 
     const load = (source: ModelSource | undefined) => {
@@ -78,6 +83,14 @@ export = function register(RED: NodeAPI): void {
     const unsubscribe = engine ? handle!.subscribe(load) : () => undefined;
     // each run is reported, so an updater can watch a new version's first runs and roll it back when they fail
     engine?.on('run', (source: ModelSource, ok: boolean, reason?: string) => handle!.reportRun(source.version, ok, reason));
+    engine?.on('swapped', () => { drift = undefined; });
+    engine?.on('watch-notes', (source: ModelSource, notes: string[]) => node.warn(t('errors.watch', { version: source.version, problems: notes.join('; ') })));
+    // a change of drift level goes to the second output: to an alarm (flag rule on payload.drifting) and the uplink
+    engine?.on('drift', function onDrift(source: ModelSource, report: DriftReport) {
+      drift = report;
+      node.send([null, driftEvent(source.name, source.version, report) as unknown as NodeMessage]);
+      status.now(serving());
+    });
 
     function onInput(msg: NodeMessageInFlow, send: SendFn, done: DoneFn): void {
       if (!engine) return kit.notConfigured(done);

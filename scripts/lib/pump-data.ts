@@ -1,11 +1,11 @@
 /**
  * Labelled training data for the demo pump's models: the pump's own simulated process (same channels, noise and
- * drift as the demo device) cut into windows of 20 samples at 0.5 s, the window the demo flow aggregates, with
+ * wandering as the demo device) cut into windows of 20 samples at 0.5 s, the window the demo flow aggregates, with
  * faults injected into some windows. Each window becomes the feature vector edge-aggregate emits:
  * mean and stddev (population) of each channel, channel-major.
  */
-import { seededRandom, Simulator } from '../../nodes/core/sensor/simulator';
-import { PUMP_CHANNELS } from './pump';
+import { AnomalySpec, ChannelSpec, seededRandom, Simulator } from '../../nodes/core/sensor/simulator';
+import { PUMP_CHANNELS, PUMP_FAULTS } from './pump';
 
 export const FEATURE_CHANNELS = ['vibration', 'temperature', 'pressure', 'speed'];
 export const FEATURE_STATS = ['mean', 'stddev'];
@@ -74,4 +74,37 @@ export function pumpWindows(seed: number, count: number, faultShare: number, hou
     y.push(label);
   }
   return { x, y };
+}
+
+/** the demo flow's feature window moves on by 10 readings (a vector every 5 s) */
+export const WINDOW_HOP = 10;
+
+export interface Operation {
+  channels?: ChannelSpec[];
+  faults?: AnomalySpec[];
+  /** changes a sample at simulated time t (ms): a recalibration, a sensor going wrong */
+  alter?: (sample: Record<string, number>, tMs: number) => void;
+}
+
+/**
+ * The feature vectors the demo flow gives its models over `hours` of the pump as it runs: its fault schedule
+ * included, a reading every 0.5 s, windows of 20 readings moving on by 10. The reference the models' drift is
+ * measured against, and the live stream the drift tests replay.
+ */
+export function pumpOperation(seed: number, hours: number, o: Operation = {}): number[][] {
+  const sim = new Simulator(o.channels ?? PUMP_CHANNELS, o.faults ?? PUMP_FAULTS, seed);
+  const recent: Record<string, number[]> = Object.fromEntries(FEATURE_CHANNELS.map((c) => [c, []]));
+  const out: number[][] = [];
+  let readings = 0;
+  for (let t = 0; t < hours * 3600_000; t += PROCESS_MS) {
+    const s = sim.sample(t);
+    if (t % SAMPLE_MS !== 0) continue;
+    o.alter?.(s, t);
+    for (const c of FEATURE_CHANNELS) {
+      recent[c].push(s[c]);
+      if (recent[c].length > WINDOW_SAMPLES) recent[c].shift();
+    }
+    if (++readings >= WINDOW_SAMPLES && (readings - WINDOW_SAMPLES) % WINDOW_HOP === 0) out.push(features(recent));
+  }
+  return out;
 }

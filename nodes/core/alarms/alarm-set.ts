@@ -4,6 +4,7 @@
  * audit trail; a snapshot of the whole set restores it after a restart.
  */
 import { AlarmEvent, AlarmFacts, AlarmState, NORMAL_FACTS, apply, stateOf } from './alarm-state';
+import { explainText } from '../monitoring/explain';
 import { RULE_KINDS, RuleEvaluator, RuleOptions, Severity, formatMessage, severityOf, validateRule } from './alarm-rules';
 import { ChatterDetector, FloodDetector } from './alarm-flood';
 import { getPath, pathProblem } from '../shared/message';
@@ -99,6 +100,8 @@ interface Alarm {
   facts: AlarmFacts;
   chatter: ChatterDetector;
   lastValue: unknown;
+  /** why the model flagged the last sample, in words (an edge-infer result's msg.inference.explain) */
+  lastExplain?: string;
   since: number;
   /** the last operator command on this alarm that said who or why (the summary shows it) */
   note?: OperatorNote;
@@ -158,6 +161,12 @@ export function validateAlarms(configs: Partial<AlarmConfig>[]): Problem[] {
   return problems;
 }
 
+/** An alarm's message from its template: {{id}}, {{value}}, {{limit}}, {{setpoint}}, {{unit}} and {{explain}}. */
+function messageOf(a: Alarm): string {
+  const c = a.config;
+  return formatMessage(c.message, { id: c.id, value: a.lastValue, limit: c.limit, setpoint: c.setpoint, unit: c.unit ?? '', explain: a.lastExplain });
+}
+
 export class AlarmSet {
   private readonly alarms = new Map<string, Alarm>();
   private readonly flood: FloodDetector;
@@ -201,7 +210,7 @@ export class AlarmSet {
       active: a.facts.active,
       acked: a.facts.acked,
       value: a.lastValue,
-      message: formatMessage(c.message, { id: c.id, value: a.lastValue, limit: c.limit, setpoint: c.setpoint, unit: c.unit ?? '' }),
+      message: messageOf(a),
       ts: now,
       cause,
       ...extra,
@@ -281,6 +290,7 @@ export class AlarmSet {
     // kept in the state file and in every event: JSON-safe and bounded, whatever the message carried
     a.lastValue = typeof value === 'number' || typeof value === 'boolean' || value === undefined ? value
       : typeof value === 'string' ? value.slice(0, 200) : quote(value);
+    a.lastExplain = explainText((msg.inference as { explain?: unknown } | undefined)?.explain) || undefined;
     const setpoint = typeof msg.setpoint === 'number' ? msg.setpoint : undefined;
     const change = a.rule.sample({ value, quality: msg.quality as 'good' | 'uncertain' | 'bad' | undefined, ts, setpoint }, now);
     if (!change) return [];
@@ -386,7 +396,7 @@ export class AlarmSet {
       const c = a.config;
       alarms.push({
         alarmId: c.id, state, severity, priority: c.priority, value: a.lastValue, unit: c.unit ?? '',
-        message: formatMessage(c.message, { id: c.id, value: a.lastValue, limit: c.limit, setpoint: c.setpoint, unit: c.unit ?? '' }),
+        message: messageOf(a),
         since: a.since, shelvedUntil: a.facts.shelvedUntil, active: a.facts.active, acked: a.facts.acked, note: a.note,
       });
     }

@@ -126,7 +126,8 @@ export const RULES: Record<string, TypeRules> = {
   'edge-infer': {
     check: (d) => keys(engineOptions(d as unknown as InferSettings).problems),
     fields: { threads: 'threads', maxBatch: 'maxBatch', concurrency: 'concurrency', queueSize: 'queueSize', maxValues: 'maxValues', topK: 'topK',
-      batchWait: 'batchWait', threshold: 'threshold' },
+      batchWait: 'batchWait', threshold: 'threshold', drift: 'drift', driftWindow: 'driftWindow', driftWatch: 'driftWatch', driftAlarm: 'driftAlarm',
+      explain: 'explain' },
     fallback: 'mode',
   },
 };

@@ -6,6 +6,9 @@ import { OVERFLOW_POLICIES, OverflowPolicy } from './batch-scheduler';
 import { toInt, toNumber } from '../shared/fields';
 import { EngineOptions } from './inference-engine';
 import { OUTPUT_MODES, OutputMode, SCORE_TRANSFORMS, ScoreTransform } from './postprocess';
+import { DEFAULT_DRIFT } from '../monitoring/drift-monitor';
+import { EXPLAIN_METHODS, ExplainMethod } from '../monitoring/explain';
+import type { WatchOptions } from '../monitoring/model-watch';
 
 export interface InferSettings {
   mode: string;
@@ -21,6 +24,12 @@ export interface InferSettings {
   overflow: string;
   threads: string;
   maxValues: string;
+  /** "off", "samples" (a window of driftWindow samples) or "minutes" (of driftWindow minutes); absent: off */
+  drift?: string;
+  driftWindow?: string;
+  driftWatch?: string;
+  driftAlarm?: string;
+  explain?: string;
 }
 
 function pick<T extends string>(value: string, allowed: readonly T[], fallback: T): T {
@@ -47,6 +56,15 @@ export function engineOptions(def: InferSettings): { options: EngineOptions; pro
     queueLimit: toInt(def.queueSize, 100),
     overflow: pick<OverflowPolicy>(def.overflow, OVERFLOW_POLICIES, 'drop-oldest'),
   };
+  const watching: WatchOptions = { explain: pick<ExplainMethod>(def.explain ?? 'off', EXPLAIN_METHODS, 'off') };
+  options.watch = watching;
+  const drift = def.drift ?? 'off';
+  const window = toNumber(def.driftWindow, drift === 'minutes' ? 60 : DEFAULT_DRIFT.samples);
+  const watch = toNumber(def.driftWatch, DEFAULT_DRIFT.watch);
+  const alarm = toNumber(def.driftAlarm, DEFAULT_DRIFT.drift);
+  if (drift === 'samples' || drift === 'minutes') {
+    watching.drift = { samples: drift === 'samples' ? window : 0, windowMs: drift === 'minutes' ? window * 60_000 : 0, watch, drift: alarm };
+  }
   const problems: string[] = [];
   const whole = (v: number, min: number, max: number, key: string) => {
     if (!(Number.isInteger(v) && v >= min && v <= max)) problems.push(key);
@@ -59,6 +77,15 @@ export function engineOptions(def: InferSettings): { options: EngineOptions; pro
   whole(options.post.k, 1, 1000, 'topK');
   if (!(options.maxWaitMs >= 0 && options.maxWaitMs <= 60_000)) problems.push('batchWait');
   if (threshold !== undefined && !Number.isFinite(threshold)) problems.push('threshold');
+  if (!['off', 'samples', 'minutes'].includes(drift)) problems.push('drift');
+  if (def.explain !== undefined && !(EXPLAIN_METHODS as readonly string[]).includes(def.explain)) problems.push('explain');
+  if (watching.drift) {
+    if (drift === 'samples') whole(window, 10, 10_000_000, 'driftWindow');
+    else if (!(window >= 0.1 && window <= 10_080)) problems.push('driftWindow');
+    // PSI is 0 for identical distributions and has no upper bound; "watch" must come before "drift"
+    if (!(watch > 0 && watch <= 10)) problems.push('driftWatch');
+    if (!(alarm > 0 && alarm <= 10 && alarm >= watch)) problems.push('driftAlarm');
+  }
   return { options, problems };
 }
 

@@ -10,7 +10,10 @@ import { EventEmitter } from 'node:events';
 import * as ort from 'onnxruntime-node';
 import { BatchScheduler, OverflowPolicy, SchedulerCounters } from './batch-scheduler';
 import { ModelSource, TensorInfo } from '../models/model-manifest';
-import { checkPostOptions, pickOutput, PostOptions, postprocess } from './postprocess';
+import { checkPostOptions, pickOutput, PostOptions, postprocess, rowScores } from './postprocess';
+import { ModelWatch, resultScore, WatchOptions } from '../monitoring/model-watch';
+import type { DriftSummary } from '../monitoring/drift-monitor';
+import type { Contribution } from '../monitoring/explain';
 import { SessionLease, SessionPool, SessionSettings } from './session-pool';
 import { Feed, hasBatchDim, InputError, isSupportedType, MappedInput, mapInput, MappingOptions, mergeInputs, NanPolicy, OutputTensor, shapeText, splitOutputs } from './tensor-map';
 
@@ -24,6 +27,8 @@ export interface EngineOptions extends SessionSettings {
   concurrency: number;
   queueLimit: number;
   overflow: OverflowPolicy;
+  /** drift and explanations (none when absent) */
+  watch?: WatchOptions;
 }
 
 export interface InferenceInfo {
@@ -35,6 +40,10 @@ export interface InferenceInfo {
   queueMs: number;
   /** messages in the batch */
   batch: number;
+  /** the input drift of this version: the last complete window (when drift is watched) */
+  drift?: DriftSummary;
+  /** the features that made this result, the largest first (when explanations are on and it is flagged) */
+  explain?: Contribution[];
 }
 
 export interface InferenceResult {
@@ -53,6 +62,8 @@ interface Served {
   mapping: Omit<MappingOptions, 'payloadFeatures'>;
   /** whether this model's outputs follow the batch dimension (found out at warm-up) */
   batchable: boolean;
+  /** drift and explanations, when the node watches them */
+  watch?: ModelWatch;
   users: number;
   retired: boolean;
 }
@@ -174,6 +185,7 @@ export class InferenceEngine extends EventEmitter {
     this.served = candidate;
     if (old) this.retire(old);
     this.emit('swapped', source, old?.source);
+    if (candidate.watch?.notes.length) this.emit('watch-notes', source, candidate.watch.notes);
   }
 
   /** Checks a loaded version against the node's settings and warms it up; throws a SwapError with the reason. */
@@ -213,6 +225,11 @@ export class InferenceEngine extends EventEmitter {
       if (err instanceof SwapError) throw err;
       throw new SwapError(`warm-up run failed: ${(err as Error).message.split('\n')[0]}`);
     }
+    const w = this.o.watch;
+    const watch = w && (w.drift || w.explain !== 'off') ? new ModelWatch({
+      features: m.features, training: m.training, preprocessing: m.preprocessing, width, mode: post.mode,
+      occludable: followsBatch && inputs.length === 1 && inputs[0].shape.length === 2 && /^float(32|64)$/.test(inputs[0].type),
+    }, w) : undefined;
     return {
       id: this.nextId++,
       source,
@@ -222,6 +239,7 @@ export class InferenceEngine extends EventEmitter {
       post,
       mapping: { features: m.features, preprocessing: m.preprocessing, nan: this.o.nan, maxValues: this.o.maxValues },
       batchable: followsBatch && this.o.maxBatch > 1,
+      watch,
       users: 0,
       retired: false,
     };
@@ -269,7 +287,7 @@ export class InferenceEngine extends EventEmitter {
     const finite = Object.values(raw).every(allFinite);
     this.emit('run', served.source, finite, finite ? undefined : 'an output is not finite');
     const perJob = splitOutputs(raw, jobs.map((j) => j.input.rows));
-    return jobs.map((job, i) => {
+    const results = jobs.map((job, i): InferenceResult | Error => {
       if (!finite && !Object.values(perJob[i]).every(allFinite)) {
         return new OutputError(`version ${served.source.version} answered NaN or infinity for this input`);
       }
@@ -283,6 +301,54 @@ export class InferenceEngine extends EventEmitter {
           batch: jobs.length,
         },
       };
+    });
+    if (served.watch) await this.watchResults(served, jobs, results);
+    return results;
+  }
+
+  /** Counts the run's inputs for drift (a changed level is a 'drift' event) and explains the flagged results. */
+  private async watchResults(served: Served, jobs: Job[], results: Array<InferenceResult | Error>): Promise<void> {
+    const watch = served.watch!;
+    const first = served.inputs[0].name;
+    const now = Date.now();
+    const occluded: Array<{ result: InferenceResult; row: ArrayLike<number>; score: number; index: number }> = [];
+    jobs.forEach((job, i) => {
+      const r = results[i];
+      if (r instanceof Error) return;
+      const data = job.input.feeds[first].data as ArrayLike<number>;
+      if (watch.drift) {
+        const changed = watch.observe(data, job.input.rows, now);
+        if (changed) this.emit('drift', served.source, changed);
+        r.inference.drift = watch.drift.summary;
+      }
+      // one sample per message: a batch's rows would each need their own explanation
+      if (watch.explain === 'off' || job.input.rows !== 1 || job.input.batched) return;
+      const s = resultScore(r.payload, served.post.mode);
+      if (!s?.explain) return;
+      if (watch.explain === 'deviation') r.inference.explain = watch.deviations(data);
+      else occluded.push({ result: r, row: data, score: s.score, index: s.index });
+    });
+    if (occluded.length) await this.occlude(served, occluded);
+  }
+
+  /** Occlusion for several results in one batched run: F rows per result, each with one feature at its baseline. */
+  private async occlude(served: Served, items: Array<{ result: InferenceResult; row: ArrayLike<number>; score: number; index: number }>): Promise<void> {
+    const watch = served.watch!;
+    const spec = served.inputs[0];
+    const f = watch.features.length;
+    const rows = items.length * f;
+    const data = spec.type === 'float64' ? new Float64Array(rows * f) : new Float32Array(rows * f);
+    watch.occlusionInput(items.map((it) => it.row), data);
+    let out: Record<string, OutputTensor>;
+    try {
+      out = fromOrt(await served.lease.loaded.session.run(toOrt({ [spec.name]: { type: spec.type, data, dims: [rows, f] } })));
+    } catch {
+      // the results go out without an explanation rather than not at all
+      return;
+    }
+    items.forEach((it, k) => {
+      const scores = rowScores(out, served.outputs, served.post, rows, it.index).slice(k * f, (k + 1) * f);
+      it.result.inference.explain = watch.occlusion(it.score, scores);
     });
   }
 

@@ -131,3 +131,13 @@ export function postprocess(outputs: Record<string, OutputTensor>, infos: Tensor
   }
   return batched ? results : results[0];
 }
+
+/**
+ * The score of one class in each row (anomaly mode: the score itself), as the mode reports it: what an occlusion
+ * explanation compares with the sample's own.
+ */
+export function rowScores(outputs: Record<string, OutputTensor>, infos: TensorInfo[], o: PostOptions, rows: number, index: number): number[] {
+  const perRow = rowsOf(outputs[pickOutput(infos, o).name], rows);
+  const t = o.mode === 'anomaly' ? (o.transform === 'sigmoid' ? 'sigmoid' : 'none') : o.transform;
+  return perRow.map((row) => transform(row, t)[o.mode === 'anomaly' ? 0 : index]);
+}

@@ -3,6 +3,8 @@
  * feature order, preprocessing, labels and threshold from it; the updater verifies it before anything is installed.
  */
 
+import { TrainingStats, trainingStatsProblems } from '../monitoring/training-stats';
+
 /** Element types as onnxruntime names them. */
 export type TensorType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'uint8' | 'int8' | 'string' | string;
 
@@ -38,6 +40,8 @@ export interface ModelManifest {
   description?: string;
   /** figures from training, e.g. held-out accuracy */
   metrics?: Record<string, number>;
+  /** per input feature: mean, sd and quantile bins of the training set (drift and explanations use them) */
+  training?: TrainingStats;
 }
 
 /** Names that may become directory names: no separators, no "..", nothing hidden. */
@@ -82,6 +86,7 @@ export function validateManifest(m: unknown): string[] {
       problems.push('"preprocessing" must have "scale" and "offset" with one number per feature');
     }
   }
+  if (o.training !== undefined) problems.push(...trainingStatsProblems(o.training, o.features as string[] | undefined));
   return problems;
 }
 

@@ -22,6 +22,8 @@ export interface ChannelSpec {
   drift: number;
   /** decimals kept in the output (-1 = full precision) */
   decimals?: number;
+  /** random walk: the share of the walk pulled back to the base at each sample (0.001 unless set) */
+  pull?: number;
 }
 
 export interface AnomalySpec {
@@ -149,8 +151,8 @@ export class Simulator {
           break;
         case 'random-walk':
           s.walk += c.amplitude * this.normal();
-          // a weak pull back to the base keeps a long walk from wandering off for good
-          s.walk *= 0.999;
+          // a pull back to the base keeps a long walk from wandering off for good
+          s.walk *= 1 - (c.pull ?? 0.001);
           clean = c.base + s.walk;
           break;
         case 'constant':
