@@ -6,6 +6,7 @@ import { referenceOutput } from '../../scripts/lib/model-zoo';
 import { argmax } from '../../scripts/lib/train';
 import { delay, waitFor } from '../../scripts/lib/net-util';
 import { errors, helper, lastStatus, load, messages, record, recorder, startServer, statuses, stopServer, translate, watchers } from '../support/red';
+import { pumpOperation } from '../../scripts/lib/pump-data';
 import { asVersion, model, modelFiles, nanModel, tempDir, testZoo } from '../support/models';
 
 function modelConfig(storeDir: string, extra: object = {}): object {
@@ -256,5 +257,26 @@ describe('nodes: edge-infer with edge-model', function () {
     assert.ok(errs.every((e) => /answered NaN or infinity/.test(e.error.message)), errs.map((e) => e.error.message).join('\n'));
     assert.equal(out.messages.length, 0, 'no verdict was sent');
     await waitFor(() => lastStatus('infer')?.fill === 'red', 'a red status');
+  });
+  it('watches input drift: a level change goes to the second output (topic <model>/drift, payload.drifting), the status names the feature', async () => {
+    const { dir } = storeWith('pump-anomaly');
+    await load([modelConfig(dir), infer({ drift: 'samples', driftWindow: '20', explain: 'deviation', wires: [['out'], ['drift']] }),
+      recorder('out'), recorder('drift'), ...watchers('infer')]);
+    await serving('1');
+    const out = record('out');
+    const drift = record('drift');
+    // vector 24 is inside the first bearing episode: 20 of it are a window far from training
+    const bearing = pumpOperation(5, 0.1)[24];
+    for (let i = 0; i < 20; i++) send({ payload: bearing });
+    const got = await messages(out, 20);
+    const [event] = await messages(drift, 1);
+    assert.equal(event.topic, 'pump-anomaly/drift');
+    assert.deepEqual([event.payload.level, event.payload.drifting, event.payload.model, event.payload.version, event.payload.samples], ['drift', true, 'pump-anomaly', '1', 20]);
+    assert.equal(typeof event.payload.features['vibration.mean'].psi, 'number');
+    assert.equal(got[19].inference.drift.level, 'drift');
+    assert.equal(got[0].inference.drift.level, 'pending');
+    assert.equal(got[0].inference.explain[0].feature, 'vibration.mean');
+    await waitFor(() => lastStatus('infer')?.text?.includes('drift') === true, 'drift in the status', 5000);
+    assert.equal(drift.messages.length, 1);
   });
 });

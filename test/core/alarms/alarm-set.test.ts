@@ -26,6 +26,15 @@ describe('core: a set of alarms', () => {
     assert.deepEqual([cleared.previous, cleared.state], ['acknowledged', 'normal']);
   });
 
+  it('{{explain}} in a message: why the model flagged the sample that raised it (edge-infer\'s msg.inference.explain)', () => {
+    const set = new AlarmSet([{ ...anomaly, message: 'anomaly on pump 7: {{explain}}' }], options, 0);
+    const explain = [{ feature: 'vibration.mean', value: 4.12, unit: 'sd' }, { feature: 'temperature.mean', value: -2.3, unit: 'sd' }];
+    const [raised] = set.ingest({ payload: { anomaly: true, score: 9 }, inference: { explain } }, 1000);
+    assert.equal(raised.message, 'anomaly on pump 7: vibration.mean +4.1 sd, temperature.mean −2.3 sd');
+    const [cleared] = set.ingest({ payload: { anomaly: false, score: 1 }, inference: {} }, 2000);
+    assert.equal(cleared.message, 'anomaly on pump 7:');
+  });
+
   it('refuses unknown commands and alarms, and commands that do not apply, in words', () => {
     const set = new AlarmSet([temp], options, 0);
     assert.equal(set.command({ command: 'silence' as never }, 0).error, 'unknown command "silence" (use ack, shelve, unshelve, reset, suppress, unsuppress, enable, disable, comment, summary)');
