@@ -15,7 +15,9 @@
  *   keygen <dir> <key id>              make an ed25519 signing key: <dir>/<id>.key (secret) and <dir>/<id>.pub (the
  *                                      line a gateway's trusted keys take)
  *   package <registry> <model.onnx> <manifest.json> --key <id.key> --key-id <id> [--version V] [--expires-days 30]
- *           [--samples samples.json] [--tolerance 1e-4] [--min-package V]
+ *           [--samples samples.json] [--tolerance 1e-4] [--min-package V] [--training training-set.json]
+ *           (--training: rows of the model's training set, arrays in feature order or objects by feature, or
+ *           {"x": rows}; their statistics go into the manifest for drift and explanations)
  *                                      sign the manifest and lay the version out as static files in the registry
  *   publish <registry> <name> <mqtt url> <topic>
  *                                      publish the newest signed manifest to an MQTT topic, retained
@@ -28,6 +30,7 @@ import { ModelStore, sha256Hex } from '../nodes/core/models/model-store';
 import { compare, prune, quantizeDynamic, Variant } from './lib/compress';
 import { buildZoo, HeldOut } from './lib/model-zoo';
 import mqtt from 'mqtt';
+import { trainingRows, trainingStats } from '../nodes/core/monitoring/training-stats';
 import { loadPrivateKey, makeKeyPair, packageModel, RegistryServer, saveKeyPair } from './lib/registry';
 
 function option(args: string[], name: string): string | undefined {
@@ -161,8 +164,11 @@ async function main(argv: string[]): Promise<void> {
       const manifest = readJson<ModelManifest>(manifestFile);
       const version = option(args, '--version') ?? manifest.version;
       const samplesFile = option(args, '--samples');
+      const trainingFile = option(args, '--training');
+      if (trainingFile && !manifest.features?.length) throw new Error('--training needs the manifest\'s "features" (the names of the input values)');
+      const training = trainingFile ? trainingStats(trainingRows(readJson(trainingFile), manifest.features!), manifest.features!) : manifest.training;
       const signed = packageModel({
-        registry, manifest: { ...manifest, version, created: new Date().toISOString() }, onnx: fs.readFileSync(modelFile),
+        registry, manifest: { ...manifest, version, created: new Date().toISOString(), ...(training ? { training } : {}) }, onnx: fs.readFileSync(modelFile),
         key: { keyId, privateKey: loadPrivateKey(keyFile) }, expiresDays: Number(option(args, '--expires-days') ?? 30),
         samples: samplesFile ? readJson(samplesFile) : undefined, tolerance: Number(option(args, '--tolerance') ?? 1e-4),
         minPackageVersion: option(args, '--min-package'),
