@@ -81,8 +81,10 @@ function signed(v: number, digits: number): string {
  */
 export function explainText(list: unknown): string {
   if (!Array.isArray(list)) return '';
+  // any message can carry msg.inference.explain: an alarm's text stays bounded whatever it holds
   return list
-    .filter((c): c is Contribution => !!c && typeof c.feature === 'string' && typeof c.value === 'number')
-    .map((c) => `${c.feature} ${signed(c.value, c.unit === 'sd' ? 1 : 2)}${c.unit === 'sd' ? ' sd' : ' score'}`)
+    .slice(0, EXPLAIN_TOP)
+    .filter((c): c is Contribution => !!c && typeof c.feature === 'string' && Number.isFinite(c.value))
+    .map((c) => `${c.feature.slice(0, 64)} ${signed(c.value, c.unit === 'sd' ? 1 : 2)}${c.unit === 'sd' ? ' sd' : ' score'}`)
     .join(', ');
 }

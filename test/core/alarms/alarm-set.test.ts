@@ -33,6 +33,10 @@ describe('core: a set of alarms', () => {
     assert.equal(raised.message, 'anomaly on pump 7: vibration.mean +4.1 sd, temperature.mean −2.3 sd');
     const [cleared] = set.ingest({ payload: { anomaly: false, score: 1 }, inference: {} }, 2000);
     assert.equal(cleared.message, 'anomaly on pump 7:');
+    // whatever a message carries there, the text stays bounded: three entries, names cut, no NaN
+    const huge = Array.from({ length: 10_000 }, (_, i) => ({ feature: 'x'.repeat(1000), value: i ? i : NaN, unit: 'sd' }));
+    const [again] = set.ingest({ payload: { anomaly: true }, inference: { explain: huge } }, 3000);
+    assert.equal(again.message, `anomaly on pump 7: ${'x'.repeat(64)} +1.0 sd, ${'x'.repeat(64)} +2.0 sd`);
   });
 
   it('refuses unknown commands and alarms, and commands that do not apply, in words', () => {
