@@ -6,6 +6,7 @@ import { benchAggregate } from './aggregate';
 import { benchFilter } from './filter';
 import { benchAlarm } from './alarm';
 import { benchInfer } from './infer';
+import { benchWatch } from './watch';
 import { benchUplink } from './uplink';
 import { benchUpdate } from './update';
 import { benchMemory } from './memory';
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   await startRuntime();
   try {
     // `npm run bench -- infer alarm` runs only those
-    const all = { modbus: benchModbusPoll, mqtt: benchMqttIngest, filter: benchFilter, aggregate: benchAggregate, alarm: benchAlarm, infer: benchInfer, uplink: benchUplink, update: benchUpdate, memory: benchMemory, cost: benchCost, ingest: benchIngest };
+    const all = { modbus: benchModbusPoll, mqtt: benchMqttIngest, filter: benchFilter, aggregate: benchAggregate, alarm: benchAlarm, infer: benchInfer, watch: benchWatch, uplink: benchUplink, update: benchUpdate, memory: benchMemory, cost: benchCost, ingest: benchIngest };
     const chosen = process.argv.slice(2).filter((a) => a in all) as Array<keyof typeof all>;
     for (const bench of (chosen.length ? chosen : (Object.keys(all) as Array<keyof typeof all>)).map((k) => all[k])) {
       for (const f of await bench()) print(f);

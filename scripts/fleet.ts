@@ -6,7 +6,8 @@
  * then the broker is down for S seconds for the whole fleet: the gateways' reconnection attempts per second (at a
  * TCP proxy in front of the broker), the backlog drained at the uplink's pace, every record once at the ingest;
  * then a model version published once (a retained MQTT manifest, the model file from one registry): the time until
- * every gateway reports it `confirmed` (verified, checked on its samples, through probation on live data).
+ * every gateway reports it `confirmed` (verified, checked on its samples, through probation on live data); then a
+ * version with a staged rollout (share 0.3): which gateways took it, against the share of 0.3 the positions predict.
  *
  * With --bridge each gateway publishes to a mosquitto of its own (its site's broker, persistent), bridged to the
  * cloud broker with QoS 1: the bridge then carries the outage (mosquitto's own reconnect backoff, its own queue).
@@ -23,6 +24,7 @@ import { delay, freePort, waitFor } from './lib/net-util';
 import mqtt from 'mqtt';
 import { buildZoo } from './lib/model-zoo';
 import { packageAnomaly } from './lib/demo-models';
+import { inRollout } from '../nodes/core/updates/rollout';
 import { makeKeyPair, RegistryServer } from './lib/registry';
 import { ModelStore } from '../nodes/core/models/model-store';
 
@@ -82,7 +84,8 @@ function gatewayFlow(index: number, brokerPort: number, registryUrl: string): un
     { id: 'score', z: 'tab', type: 'edge-infer', model: 'model', mode: 'anomaly', output: '', topK: 3, transform: 'none', threshold: '', nan: 'reject', maxBatch: 1, batchWait: 10,
       concurrency: 1, queueSize: 100, overflow: 'drop-oldest', threads: 1, maxValues: 100000, wires: [[]] },
     { id: 'update', z: 'tab', type: 'edge-model-update', model: 'model', source: 'mqtt', broker: 'cloud', topic: MODEL_TOPIC, artifactBase: `${registryUrl}/pump-anomaly/`,
-      keysFile: 'edge-intelligence/trusted-keys.txt', requireSignature: true, maxSizeMb: 100, timeout: 30, probation: 20, keep: 3, statusTopic: `fleet/status/${gatewayId(index)}`, wires: [[]] },
+      keysFile: 'edge-intelligence/trusted-keys.txt', requireSignature: true, maxSizeMb: 100, timeout: 30, probation: 20, keep: 3, statusTopic: `fleet/status/${gatewayId(index)}`,
+      gateway: gatewayId(index), wires: [[]] },
     ...statsEndpoint('up'),
   ]);
 }
@@ -194,6 +197,8 @@ async function main(): Promise<void> {
     const confirmedAt = new Map<string, number>();
     const activeAt = new Map<string, number>();
     const states = new Map<string, string>();
+    /** version 3 (a staged rollout): the gateways that confirmed it, and those that held it as outside the share */
+    const staged = { confirmed: new Set<string>(), held: new Set<string>() };
     const bridgeUpAt = new Map<string, number>();
     watcher.on('message', (topic, payload, packet) => {
       if (topic.startsWith('$SYS/')) {
@@ -201,9 +206,11 @@ async function main(): Promise<void> {
         if (payload.toString() === '1' && !packet.retain) bridgeUpAt.set(topic.split('/')[3], Date.now());
         return;
       }
-      const report = JSON.parse(payload.toString()) as { version: string; state: string };
+      const report = JSON.parse(payload.toString()) as { version: string; state: string; code?: string; gateway?: string };
       const gateway = topic.split('/')[2];
       states.set(gateway, `${report.state} ${report.version}`);
+      if (report.version === '3' && report.state === 'confirmed') staged.confirmed.add(report.gateway ?? gateway);
+      if (report.version === '3' && report.state === 'held' && report.code === 'rollout') staged.held.add(report.gateway ?? gateway);
       if (report.version === '2' && report.state === 'active' && !activeAt.has(gateway)) activeAt.set(gateway, Date.now());
       if (report.version === '2' && report.state === 'confirmed' && !confirmedAt.has(gateway)) confirmedAt.set(gateway, Date.now());
     });
@@ -285,12 +292,21 @@ async function main(): Promise<void> {
       console.error(`[fleet] model rollout: ${[...states].map(([g, st]) => `${g} ${st}`).join(', ')}`);
       throw err;
     });
-    await watcher.endAsync();
     const since = (at: Map<string, number>) => [...at.values()].map((t) => (t - published) / 1000).sort((a, b) => a - b);
     const [active, confirmed] = [since(activeAt), since(confirmedAt)];
     line({ figure: 'model rollout (retained manifest to active, to confirmed)', confirmed: confirmedAt.size, activeP50S: +percentile(active, 50).toFixed(1),
       activeMaxS: +active[active.length - 1].toFixed(1), confirmedP50S: +percentile(confirmed, 50).toFixed(1), confirmedMaxS: +confirmed[confirmed.length - 1].toFixed(1),
       probationRuns: 20, downloads: registry.log.filter((r) => r.path.endsWith('/2/model.onnx') && r.status < 300).length });
+
+    // a staged rollout: version 3 for a share of 0.3; each gateway's position (a hash of its id) decides
+    const share = 0.3;
+    const predicted = Array.from({ length: GATEWAYS }, (_, i) => gatewayId(i)).filter((id) => inRollout({ share }, id, 'pump-anomaly').taken);
+    await watcher.publishAsync(MODEL_TOPIC, JSON.stringify(packageAnomaly(zoo, registryDir, key, '3', { share })), { qos: 1, retain: true });
+    await waitFor(async () => staged.confirmed.size + staged.held.size === GATEWAYS, 'every gateway took or held version 3', 600_000);
+    const took = [...staged.confirmed].sort();
+    line({ figure: 'staged rollout (share 0.3)', share, took: took.length, held: staged.held.size, tookShare: +(took.length / GATEWAYS).toFixed(3),
+      asPredicted: took.join() === predicted.join(), downloads: registry.log.filter((r) => r.path.endsWith('/3/model.onnx') && r.status < 300).length });
+    await watcher.endAsync();
   } finally {
     await cleanUp();
   }

@@ -15,6 +15,7 @@ import { errorBadge, shortText, STATUS_MAX } from '../core/shared/status';
 import { errorText } from '../core/shared/errors';
 import { InputError } from '../core/inference/tensor-map';
 import { DriftReport, driftEvent } from '../core/monitoring/drift-monitor';
+import type { ShadowObservation } from '../core/monitoring/shadow-gate';
 
 interface InferDef extends NodeDef, InferSettings {
   model: string;
@@ -81,6 +82,9 @@ export = function register(RED: NodeAPI): void {
       });
     };
     const unsubscribe = engine ? handle!.subscribe(load) : () => undefined;
+    // a candidate an updater stages in shadow runs beside the served version; its counts go to the updater's gate
+    const unshadow = engine ? handle!.subscribeShadow((candidate) => void engine.shadow(candidate)) : () => undefined;
+    engine?.on('shadow-run', (source: ModelSource, o: ShadowObservation) => handle!.reportShadow(source.version, o));
     // each run is reported, so an updater can watch a new version's first runs and roll it back when they fail
     engine?.on('run', (source: ModelSource, ok: boolean, reason?: string) => handle!.reportRun(source.version, ok, reason));
     engine?.on('swapped', () => { drift = undefined; });
@@ -119,6 +123,7 @@ export = function register(RED: NodeAPI): void {
 
     function onClose(_removed: boolean, done: () => void): void {
       unsubscribe();
+      unshadow();
       status.stop();
       (engine ? engine.close() : Promise.resolve()).then(() => done(), () => done());
     }

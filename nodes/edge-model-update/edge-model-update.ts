@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { DoneFn, guarded, nodeKit, SendFn } from '../kit/node-kit';
+import { DoneFn, guarded, instanceGatewayId, nodeKit, SendFn } from '../kit/node-kit';
 import { MqttBrokerHandle } from '../core/connections/config-handles';
 import { StateSettings, stateDir } from '../core/shared/state-dir';
 import { ModelHandle } from '../core/models/model-binding';
@@ -34,7 +34,7 @@ interface UpdateCredentials {
 
 const FILL: Record<string, 'green' | 'yellow' | 'red' | 'blue' | 'grey'> = {
   serving: 'grey', active: 'green', confirmed: 'green', 'up-to-date': 'green', pinned: 'blue', unpinned: 'blue', held: 'blue',
-  downloading: 'yellow', verifying: 'yellow', 'health-check': 'yellow', rejected: 'red', 'rolled-back': 'red',
+  cancelled: 'blue', downloading: 'yellow', verifying: 'yellow', 'health-check': 'yellow', shadow: 'yellow', rejected: 'red', 'rolled-back': 'red',
 };
 
 export = function register(RED: NodeAPI): void {
@@ -63,7 +63,7 @@ export = function register(RED: NodeAPI): void {
     }
     const trusted = parseTrustedKeys(keysText);
     problems.push(...kit.words(trusted.problems));
-    const o = updateOptions(def);
+    const o = updateOptions(def, instanceGatewayId(RED));
     if (o.requireSignature && trusted.keys.size === 0 && !problems.length) problems.push(t('errors.noKeys'));
     const broker = def.broker ? (RED.nodes.getNode(def.broker) as (Node & MqttBrokerHandle) | null) : null;
     if (o.needsBroker && !broker) problems.push(t('errors.noBroker'));
@@ -83,6 +83,7 @@ export = function register(RED: NodeAPI): void {
       store, sessions: SessionPool.shared(), model: handle!.name, keys: trusted.keys, requireSignature: o.requireSignature, maxBytes: o.maxBytes, idleTimeoutMs: o.timeoutMs,
       attempts: 5, probationRuns: o.probationRuns, keep: o.keep,
       stateFile: path.join(own, `${node.id}.json`), tempDir: path.join(own, 'downloads'), packageVersion: packageVersion(),
+      gateway: o.gateway, shadow: o.shadow,
     });
     const connection = broker?.connection;
     if (connection) connection.register(node.id);
@@ -91,8 +92,10 @@ export = function register(RED: NodeAPI): void {
     /** Each report with the version the store serves now and the report in words: what a dashboard shows. */
     function onReport(r: UpdateReport): void {
       const text = r.state === 'downloading' ? t('status.downloading', { version: r.version, percent: Math.round((r.progress ?? 0) * 100) })
-        : t(`status.${r.state}`, { version: r.version ?? '' });
-      const report = { ...r, active: store.active(handle!.name)?.version, text, at: new Date().toISOString() };
+        : r.state === 'shadow' ? t('status.shadow', { version: r.version, samples: r.shadow?.samples ?? 0, of: r.shadow?.gate.samples || '-' })
+        : t(r.code === 'rollout' ? 'status.outside' : `status.${r.state}`, { version: r.version ?? '' });
+      // the gateway in every report: a fleet's status topics say who took a version
+      const report = { ...r, gateway: o.gateway, active: store.active(handle!.name)?.version, text, at: new Date().toISOString() };
       node.send({ topic: `model/${r.model}`, payload: report } as NodeMessage);
       const refused = r.state === 'rejected' || r.state === 'rolled-back';
       status.now({ fill: FILL[r.state] ?? 'grey', shape: refused ? 'ring' : 'dot', text: shortText(text) });
@@ -113,6 +116,8 @@ export = function register(RED: NodeAPI): void {
     function announce(): void {
       const active = store.active(handle!.name);
       if (active) onReport({ model: handle!.name, version: active.version, state: 'serving' });
+      // a shadow from before a restart goes on (a report of its own)
+      updater.start();
     }
     status.now({ fill: 'grey', shape: 'dot', text: shortText(t('status.none')) });
     RED.events.once('flows:started', announce);

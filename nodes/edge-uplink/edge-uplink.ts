@@ -4,7 +4,6 @@
  * Output 1: statistics (on `msg.command = "stats"`); output 2: drop events (full buffer, age, too large, a topic
  * that cannot be published, a publish the broker refused).
  */
-import os from 'node:os';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { MqttBrokerHandle } from '../core/connections/config-handles';
@@ -14,24 +13,10 @@ import { writableDirProblem } from '../core/shared/json-store';
 import { Uplink } from '../core/uplink/uplink';
 import { UplinkSettings, uplinkOptions } from '../core/uplink/uplink-settings';
 import { shortText } from '../core/shared/status';
-import { DoneFn, guarded, nodeKit, SendFn } from '../kit/node-kit';
+import { DoneFn, guarded, instanceGatewayId, nodeKit, SendFn } from '../kit/node-kit';
 
 interface UplinkDef extends NodeDef, UplinkSettings {
   broker: string;
-}
-
-/**
- * The gateway id when the setting is empty: the Node-RED instance's id (made once and kept in the user directory's
- * runtime config, so it survives restarts), or the host name where the runtime has none.
- */
-function instanceGatewayId(RED: NodeAPI): string {
-  try {
-    const id = (RED.settings as unknown as { get(key: string): unknown }).get('instanceId');
-    if (typeof id === 'string' && id) return id;
-  } catch {
-    // settings not loaded from storage (an embedded runtime)
-  }
-  return os.hostname().replace(/[^A-Za-z0-9._:-]/g, '-') || 'gateway';
 }
 
 export = function register(RED: NodeAPI): void {

@@ -3,6 +3,7 @@
  * node, the reply to a message on a node that is not configured, and the per-message error path (done(err),
  * which reaches Catch nodes, plus a red status). Nothing here decides anything a core module could.
  */
+import os from 'node:os';
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { errorText, KeyedError } from '../core/shared/errors';
 import { Problem, problemText, SettingsError } from '../core/shared/fields';
@@ -93,4 +94,18 @@ export function nodeKit(RED: NodeAPI, node: Node, type: string): NodeKit {
       return problemWords(t, problems);
     },
   };
+}
+
+/**
+ * The gateway id when the setting is empty: the Node-RED instance's id (made once and kept in the user directory's
+ * runtime config, so it survives restarts), or the host name where the runtime has none.
+ */
+export function instanceGatewayId(RED: NodeAPI): string {
+  try {
+    const id = (RED.settings as unknown as { get(key: string): unknown }).get('instanceId');
+    if (typeof id === 'string' && id) return id;
+  } catch {
+    // settings not loaded from storage (an embedded runtime)
+  }
+  return os.hostname().replace(/[^A-Za-z0-9._:-]/g, '-') || 'gateway';
 }

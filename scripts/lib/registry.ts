@@ -45,7 +45,7 @@ export function loadPrivateKey(file: string): KeyObject {
 export interface PackageOptions {
   registry: string;
   /** the version's manifest without the fields packaging fills in (sha256, size, artifact, created) */
-  manifest: Omit<ModelManifest, 'sha256' | 'created'> & Partial<Pick<ModelManifest, 'created'>>;
+  manifest: Omit<ModelManifest, 'sha256' | 'created'> & Partial<Pick<ModelManifest, 'created'>> & Pick<UpdateManifest, 'rollout' | 'shadow'>;
   onnx: Uint8Array;
   key: KeyPair | { keyId: string; privateKey: KeyObject };
   /** the manifest expires this many days after it is made (default 30) */

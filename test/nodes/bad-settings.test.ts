@@ -34,7 +34,10 @@ function flowOf(row: BadValue): { flow: object[]; judged: string } {
     case 'edge-ingest':
       return { flow: [{ id: 'n', type: 'edge-ingest', broker: 'broker', ...bad }, broker], judged: 'n' };
     case 'edge-model-update':
-      return { flow: [{ id: 'n', type: 'edge-model-update', model: 'model', source: 'http', requireSignature: false, ...bad }, model], judged: 'n' };
+      return { flow: [{ id: 'n', type: 'edge-model-update', model: 'model', source: 'http', url: 'http://registry.example/m/manifest.json', requireSignature: false, ...bad }, model], judged: 'n' };
+    case 'edge-infer':
+      // drift is watched by default (the palette's "samples")
+      return { flow: [{ id: 'n', type: 'edge-infer', model: 'model', drift: 'samples', ...bad }, model], judged: 'n' };
     case 'edge-alarm':
       return { flow: [{ id: 'n', type: 'edge-alarm', alarms: [{ id: 'high value', path: 'payload', kind: 'high', limit: 80, priority: 700 }], persist: false, ...bad }], judged: 'n' };
     default:

@@ -9,6 +9,7 @@ import { freePort, waitFor } from '../../scripts/lib/net-util';
 import { makeKeyPair, packageModel, RegistryServer } from '../../scripts/lib/registry';
 import { errors, helper, lastStatus, load, messages, record, recorder, runtimeWithStateDir, watchers } from '../support/red';
 import { failingModel, model, tempDir, testZoo } from '../support/models';
+import { rolloutPosition } from '../../nodes/core/updates/rollout';
 
 const key = makeKeyPair('fleet-2026');
 
@@ -52,7 +53,7 @@ describe('nodes: edge-model-update', function () {
     fs.rmSync(path.join(stateDir, 'model-update'), { recursive: true, force: true });
   });
 
-  const publish = (version: string, onnx: Uint8Array, manifest = model('pump-anomaly').manifest) =>
+  const publish = (version: string, onnx: Uint8Array, manifest: Parameters<typeof packageModel>[0]['manifest'] = model('pump-anomaly').manifest) =>
     packageModel({ registry: registryDir, manifest: { ...manifest, version }, onnx, key });
   const manifestUrl = () => `${registry.url}/pump-anomaly/manifest.json`;
   const send = (msg: object) => (helper.getNode('infer') as unknown as { receive(m: object): void }).receive(msg);
@@ -175,6 +176,84 @@ describe('nodes: edge-model-update', function () {
     assert.match(err.error.message, /pin needs msg\.version/);
     node.receive({ command: 'pin', version: '3' });
     await waitFor(() => store.active('pump-anomaly')?.version === '3', 'pinned to 3');
+  });
+
+  /** A steady stream into edge-infer until `until` holds; every message sent is counted. */
+  async function streamUntil(until: () => boolean, what: string): Promise<number> {
+    const rows = testZoo().heldOut.x;
+    let sent = 0;
+    const stream = setInterval(() => send({ payload: rows[sent++ % rows.length] }), 5);
+    try {
+      await waitFor(until, what, 30_000);
+    } finally {
+      clearInterval(stream);
+    }
+    return sent;
+  }
+
+  it('runs a new version in shadow on the live inputs and activates it after its gate: no message lost, none doubled', async () => {
+    const { dir, store } = storeWithV1();
+    await load([modelConfig(dir), infer(), recorder('out'), updater({ url: manifestUrl(), shadow: 'on', shadowSamples: '60' }), recorder('reports'), ...watchers('infer')],
+      { update: { trustedKeys: key.trustLine } });
+    const out = record('out');
+    const reports = record('reports');
+    await waitFor(() => lastStatus('infer')?.text?.includes('@1') === true, 'serving 1');
+    publish('2', rebuilt('v2'));
+    const sent = await streamUntil(() => reports.messages.some((m) => m.payload.state === 'confirmed'), 'served by 2 after its shadow, and confirmed');
+    await messages(out, sent, `all ${sent} results`);
+    assert.equal(out.messages.length, sent, 'one result per message: the shadow sent nothing on');
+    assert.equal(new Set(out.messages.map((m) => m._msgid)).size, sent, 'no message twice');
+    assert.deepEqual(record('infer-caught').messages, [], 'no errors');
+    const states = reports.messages.map((m) => m.payload.state).filter((s) => s !== 'downloading');
+    assert.deepEqual(states.filter((s) => s !== 'shadow'), ['serving', 'verifying', 'health-check', 'active', 'confirmed']);
+    assert.ok(states.indexOf('shadow') < states.indexOf('active'), 'in shadow before active');
+    const active = reports.messages.find((m) => m.payload.state === 'active')!.payload;
+    assert.ok(active.shadow.samples >= 60, `the gate's samples (${active.shadow.samples})`);
+    assert.deepEqual([active.shadow.agreement, active.shadow.failures, active.shadow.gate.agreement], [1, 0, 0.95], 'the same computation: full agreement');
+    assert.equal(active.shadow.activeAnomalyRate, active.shadow.candidateAnomalyRate);
+    const versions = out.messages.map((m) => m.inference.version);
+    const first = versions.indexOf('2');
+    assert.ok(first >= 60 && versions.slice(0, first).every((v) => v === '1') && versions.slice(first).every((v) => v === '2'), 'served by 1 throughout the shadow');
+    assert.equal(store.active('pump-anomaly')!.version, '2');
+  });
+
+  it('rejects a candidate that disagrees after its shadow, with the figures; the active version never stopped', async () => {
+    const { dir, store } = storeWithV1();
+    await load([modelConfig(dir), infer(), recorder('out'), updater({ url: manifestUrl() }), recorder('reports'), ...watchers('infer')],
+      { update: { trustedKeys: key.trustLine } });
+    const out = record('out');
+    const reports = record('reports');
+    await waitFor(() => lastStatus('infer')?.text?.includes('@1') === true, 'serving 1');
+    // the node leaves shadow off: the signed manifest asks for one; its threshold flags everything
+    publish('2', rebuilt('v2'), { ...model('pump-anomaly').manifest, threshold: -1e9, shadow: { samples: 40 } });
+    const sent = await streamUntil(() => reports.messages.some((m) => m.payload.state === 'rejected'), 'rejected after its shadow');
+    await messages(out, sent, `all ${sent} results`);
+    const rejected = reports.messages.find((m) => m.payload.state === 'rejected')!.payload;
+    assert.deepEqual([rejected.version, rejected.code, rejected.active, rejected.shadow.candidateAnomalyRate, rejected.shadow.failures], ['2', 'shadow-gate', '1', 1, 0]);
+    assert.ok(rejected.shadow.samples >= 40);
+    assert.ok(rejected.shadow.agreement < 0.95 && rejected.shadow.agreement === rejected.shadow.activeAnomalyRate, 'agrees only where 1 flags too');
+    assert.match(rejected.reason, /^shadow gate: agreement \d+(\.\d)? % is below 95 % over \d+ samples; anomaly rate 100 % against /);
+    assert.equal(out.messages.length, sent);
+    assert.ok(out.messages.every((m) => m.inference.version === '1'), 'every result from 1');
+    assert.equal(store.active('pump-anomaly')!.version, '1');
+    assert.match(store.version('pump-anomaly', '2')!.bad!, /shadow gate/);
+    await waitFor(() => lastStatus('update')?.text === 'rejected 2', 'the status');
+  });
+
+  it('takes a staged rollout only under its share, and every report names the gateway', async () => {
+    const { dir, store } = storeWithV1();
+    const position = rolloutPosition('site7-gw3', 'pump-anomaly');
+    await load([modelConfig(dir), updater({ url: manifestUrl(), gateway: 'site7-gw3' }), recorder('reports')], { update: { trustedKeys: key.trustLine } });
+    const reports = record('reports');
+    publish('2', rebuilt('v2'), { ...model('pump-anomaly').manifest, rollout: { share: position / 2 } });
+    await waitFor(() => reports.messages.some((m) => m.payload.state === 'held'), 'held outside the share', 10_000);
+    const held = reports.messages.find((m) => m.payload.state === 'held')!.payload;
+    assert.deepEqual([held.code, held.gateway, held.rollout], ['rollout', 'site7-gw3', { share: position / 2, position }]);
+    await waitFor(() => lastStatus('update')?.text === '2 held (rollout)', 'the status');
+    publish('2', rebuilt('v2'), { ...model('pump-anomaly').manifest, rollout: { share: Math.min(1, position + 0.05) } });
+    await waitFor(() => reports.messages.some((m) => m.payload.state === 'active'), 'taken when the share is raised', 10_000);
+    assert.ok(reports.messages.every((m) => m.payload.gateway === 'site7-gw3'));
+    assert.equal(store.active('pump-anomaly')!.version, '2');
   });
 
   it('reports configuration problems at deploy in words', async () => {

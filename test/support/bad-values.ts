@@ -31,6 +31,8 @@ export const BAD_VALUES: BadValue[] = [
   { type: 'edge-ingest', field: 'window', value: '0', words: 'the window must be 1 to 10,000,000 ids' },
   { type: 'edge-ingest', field: 'topic', value: 'edge/#/x', words: '"#" must be a whole last level of the topic (got "edge/#/x")' },
   { type: 'edge-model-update', field: 'url', good: 'http://registry.example/pump/manifest.json', value: 'not a url', words: 'the manifest URL must start with http:// or https://' },
+  { type: 'edge-model-update', field: 'gateway', value: 'press line 3', words: 'the gateway id must be 1 to 128 letters, digits, dots, dashes, colons or underscores (it may be a topic level)' },
+  { type: 'edge-infer', field: 'driftWatch', value: '0', words: 'the PSI watch level must be a number above 0, up to 10' },
   { type: 'edge-alarm', field: 'chatterSeconds', value: '-1', words: 'the chatter window must be above 0 seconds' },
 ];
 

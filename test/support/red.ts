@@ -78,8 +78,9 @@ export function load(flow: object[], credentials: Record<string, object> = {}): 
     { id: 'tab', type: 'tab', label: 'test' },
     ...flow.map((n) => (CONFIG_TYPES.has((n as { type: string }).type) ? n : { z: 'tab', wires: [], ...n })),
   ];
-  return new Promise((resolve) => {
-    void helper.load(ALL_NODES as never, nodes, credentials, () => resolve());
+  // a deploy that fails (a node that throws while the flow starts) rejects, rather than leaving the test waiting
+  return new Promise((resolve, reject) => {
+    Promise.resolve(helper.load(ALL_NODES as never, nodes, credentials, () => resolve())).catch(reject);
   });
 }
 

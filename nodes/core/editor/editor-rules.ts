@@ -120,7 +120,9 @@ export const RULES: Record<string, TypeRules> = {
   },
   'edge-model-update': {
     check: (d) => keys(updateOptions(d as unknown as UpdateSettings).problems),
-    fields: { url: 'url', topic: 'topic', directory: 'directory', interval: 'interval', limits: 'maxSizeMb', probation: 'probation', keep: 'keep' },
+    fields: { url: 'url', topic: 'topic', directory: 'directory', interval: 'interval', limits: 'maxSizeMb', probation: 'probation', keep: 'keep',
+      gateway: 'gateway', shadow: 'shadow', shadowSamples: 'shadowSamples', shadowMinutes: 'shadowMinutes', shadowAgreement: 'shadowAgreement',
+      shadowAnomalyBand: 'shadowAnomalyBand', shadowLatency: 'shadowLatency' },
     fallback: 'source',
   },
   'edge-infer': {

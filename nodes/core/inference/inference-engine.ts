@@ -7,7 +7,6 @@
  * its last message is done. A version that fails to load or to warm up is refused and the old one keeps serving.
  */
 import { EventEmitter } from 'node:events';
-import * as ort from 'onnxruntime-node';
 import { BatchScheduler, OverflowPolicy, SchedulerCounters } from './batch-scheduler';
 import { ModelSource, TensorInfo } from '../models/model-manifest';
 import { checkPostOptions, pickOutput, PostOptions, postprocess, rowScores } from './postprocess';
@@ -15,6 +14,9 @@ import { ModelWatch, resultScore, WatchOptions } from '../monitoring/model-watch
 import type { DriftSummary } from '../monitoring/drift-monitor';
 import type { Contribution } from '../monitoring/explain';
 import { SessionLease, SessionPool, SessionSettings } from './session-pool';
+import { allFinite, fromOrt, toOrt } from './ort-tensors';
+import { ShadowJob, ShadowRunner } from './shadow-runner';
+import type { ShadowObservation } from '../monitoring/shadow-gate';
 import { Feed, hasBatchDim, InputError, isSupportedType, MappedInput, mapInput, MappingOptions, mergeInputs, NanPolicy, OutputTensor, shapeText, splitOutputs } from './tensor-map';
 
 
@@ -52,7 +54,7 @@ export interface InferenceResult {
 }
 
 /** A loaded, warmed-up version with the users still on it. */
-interface Served {
+export interface Served {
   id: number;
   source: ModelSource;
   lease: SessionLease;
@@ -68,9 +70,8 @@ interface Served {
   retired: boolean;
 }
 
-interface Job {
+interface Job extends ShadowJob {
   served: Served;
-  input: MappedInput;
   enqueuedAt: number;
 }
 
@@ -82,29 +83,6 @@ export class SwapError extends Error {
   constructor(message: string, readonly modelFault = true) {
     super(message);
   }
-}
-
-export function toOrt(feeds: Record<string, Feed>): Record<string, ort.Tensor> {
-  const out: Record<string, ort.Tensor> = {};
-  for (const [name, f] of Object.entries(feeds)) out[name] = new ort.Tensor(f.type as 'float32', f.data as Float32Array, f.dims);
-  return out;
-}
-
-export function fromOrt(results: ort.InferenceSession.OnnxValueMapType): Record<string, OutputTensor> {
-  const out: Record<string, OutputTensor> = {};
-  for (const [name, v] of Object.entries(results)) {
-    const t = v as ort.Tensor;
-    out[name] = { type: t.type, data: t.data as ArrayLike<number>, dims: t.dims };
-  }
-  return out;
-}
-
-/** No NaN or infinity in a float tensor (scanned in place: this runs for every inference). */
-function allFinite(t: OutputTensor): boolean {
-  if (!t.type.startsWith('float')) return true;
-  const data = t.data as ArrayLike<number>;
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return false;
-  return true;
 }
 
 /** A neutral input for warm-up: zeros (false) with every dynamic dimension set to `rows` (first) or 1. */
@@ -124,6 +102,9 @@ function warmupFeeds(inputs: TensorInfo[], rows: number): Record<string, Feed> {
 export class InferenceEngine extends EventEmitter {
   private served: Served | undefined;
   private swapping: Promise<void> | undefined;
+  /** a candidate run beside the served version, and the count of shadow loads (a later one wins) */
+  private shadowing: ShadowRunner | undefined;
+  private shadowLoads = 0;
   private nextId = 1;
   /** a key no other job has: the job runs alone */
   private solo = 0;
@@ -188,8 +169,31 @@ export class InferenceEngine extends EventEmitter {
     if (candidate.watch?.notes.length) this.emit('watch-notes', source, candidate.watch.notes);
   }
 
+  /**
+   * Runs a candidate beside the served version on the same inputs, its results compared and never sent on
+   * ('shadow-run' events with the counts); undefined stops. Never throws: a candidate that cannot load is a failed
+   * shadow run.
+   */
+  async shadow(source: ModelSource | undefined): Promise<void> {
+    const load = ++this.shadowLoads;
+    this.shadowing?.stop();
+    this.shadowing = undefined;
+    if (!source || this.closed) return;
+    const report = (o: ShadowObservation) => this.emit('shadow-run', source, o);
+    let lease: SessionLease | undefined;
+    try {
+      lease = await this.pool.acquire(source.file, source.sha256, { threads: this.o.threads });
+      const served = await this.prepare(source, lease, false);
+      if (load !== this.shadowLoads || this.closed) return lease.release();
+      this.shadowing = new ShadowRunner(served, report);
+    } catch (err) {
+      lease?.release();
+      if (load === this.shadowLoads) ShadowRunner.failedToLoad((err as Error).message.split('\n')[0], report);
+    }
+  }
+
   /** Checks a loaded version against the node's settings and warms it up; throws a SwapError with the reason. */
-  private async prepare(source: ModelSource, lease: SessionLease): Promise<Served> {
+  private async prepare(source: ModelSource, lease: SessionLease, watched = true): Promise<Served> {
     const { inputs, outputs } = lease.loaded;
     const m = source.manifest ?? {};
     const unsupported = inputs.filter((i) => !isSupportedType(i.type));
@@ -226,7 +230,7 @@ export class InferenceEngine extends EventEmitter {
       throw new SwapError(`warm-up run failed: ${(err as Error).message.split('\n')[0]}`);
     }
     const w = this.o.watch;
-    const watch = w && (w.drift || w.explain !== 'off') ? new ModelWatch({
+    const watch = watched && w && (w.drift || w.explain !== 'off') ? new ModelWatch({
       features: m.features, training: m.training, preprocessing: m.preprocessing, width, mode: post.mode,
       occludable: followsBatch && inputs.length === 1 && inputs[0].shape.length === 2 && /^float(32|64)$/.test(inputs[0].type),
     }, w) : undefined;
@@ -264,7 +268,7 @@ export class InferenceEngine extends EventEmitter {
     const done = () => {
       if (--served.users === 0 && served.retired) served.lease.release();
     };
-    const result = this.scheduler.submit({ served, input, enqueuedAt: Date.now() });
+    const result = this.scheduler.submit({ served, input, payload, payloadFeatures, enqueuedAt: Date.now() });
     result.then(done, done);
     return result;
   }
@@ -302,6 +306,7 @@ export class InferenceEngine extends EventEmitter {
         },
       };
     });
+    if (this.shadowing && served === this.served) this.shadowing.offer(jobs, results, latencyMs);
     if (served.watch) await this.watchResults(served, jobs, results);
     return results;
   }
@@ -355,6 +360,8 @@ export class InferenceEngine extends EventEmitter {
   /** Stops admitting, waits for running work, gives the session back. */
   async close(): Promise<void> {
     this.closed = true;
+    this.shadowing?.stop();
+    this.shadowing = undefined;
     this.scheduler.clear('the node is closing');
     await this.swapping?.catch(() => undefined);
     await this.scheduler.idle();

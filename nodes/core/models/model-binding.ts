@@ -7,7 +7,8 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { ModelSource } from './model-manifest';
 import { ModelManifest } from './model-manifest';
-import { ModelStore, pollFile, sha256Hex } from './model-store';
+import { ModelStore, ModelVersion, pollFile, sha256Hex } from './model-store';
+import type { ShadowObservation } from '../monitoring/shadow-gate';
 
 export interface ModelHandle {
   /** set when the configuration cannot work, in words */
@@ -22,6 +23,10 @@ export interface ModelHandle {
   reportBad(version: string, reason: string): void;
   /** A run of a version succeeded or failed (for the updater's watch over a new version's first runs). */
   reportRun(version: string, ok: boolean, reason?: string): void;
+  /** Calls back with a candidate to run in shadow beside the served version (undefined: stop); returns the unsubscribe. */
+  subscribeShadow(listener: (candidate: ModelSource | undefined) => void): () => void;
+  /** What a shadow run of a candidate found (for the updater's gate). */
+  reportShadow(version: string, observation: ShadowObservation): void;
 }
 
 /** What both kinds share: listeners fanned out, and the watch running while anyone listens. */
@@ -76,7 +81,7 @@ export class StoreModel extends FollowedModel implements ModelHandle {
   current(): ModelSource | undefined {
     if (this.problem) return undefined;
     const a = this.store.active(this.name);
-    return a ? { name: a.name, version: a.version, file: a.file, sha256: a.manifest.sha256, manifest: a.manifest, warning: a.pointerProblem } : undefined;
+    return a ? { ...sourceOf(a), warning: a.pointerProblem } : undefined;
   }
 
   protected watch(): () => void {
@@ -90,6 +95,29 @@ export class StoreModel extends FollowedModel implements ModelHandle {
   reportRun(version: string, ok: boolean, reason?: string): void {
     if (!this.problem) this.store.reportRun(this.name, version, ok, reason);
   }
+
+  subscribeShadow(listener: (candidate: ModelSource | undefined) => void): () => void {
+    if (this.problem) return () => undefined;
+    const candidate = () => {
+      const v = this.store.shadowOf(this.name);
+      return v ? sourceOf(v) : undefined;
+    };
+    const onShadow = (name: string) => {
+      if (name === this.name) listener(candidate());
+    };
+    this.store.on('shadow', onShadow);
+    const now = candidate();
+    if (now) listener(now);
+    return () => this.store.off('shadow', onShadow);
+  }
+
+  reportShadow(version: string, observation: ShadowObservation): void {
+    if (!this.problem) this.store.reportShadow(this.name, version, observation);
+  }
+}
+
+function sourceOf(v: ModelVersion): ModelSource {
+  return { name: v.name, version: v.version, file: v.file, sha256: v.manifest.sha256, manifest: v.manifest };
 }
 
 /** The manifest beside a plain model file, when there is one: model.onnx -> model.manifest.json. */
@@ -164,15 +192,24 @@ export class FileModel extends FollowedModel implements ModelHandle {
     if (this.last && this.last.version === version) this.bad.add(this.last.sha256!);
   }
 
-  /** No updater follows a plain file's runs. */
+  /** No updater follows a plain file's runs, or stages a candidate for it. */
   reportRun(): void {
+    return undefined;
+  }
+
+  subscribeShadow(): () => void {
+    return () => undefined;
+  }
+
+  reportShadow(): void {
     return undefined;
   }
 }
 
 /** A handle for a configuration that cannot work: no version, the problem for every user to show. */
 export function unusableModel(name: string, problem: string): ModelHandle {
-  return { problem, name, store: undefined, current: () => undefined, subscribe: (l) => (l(undefined), () => undefined), reportBad: () => undefined, reportRun: () => undefined };
+  const none = () => undefined;
+  return { problem, name, store: undefined, current: none, subscribe: (l) => (l(undefined), none), reportBad: none, reportRun: none, subscribeShadow: () => none, reportShadow: none };
 }
 
 export interface ModelSettings {

@@ -101,6 +101,7 @@ const shared = new Map<string, ModelStore>();
 export class ModelStore extends EventEmitter {
   /** for tests: simulate a crash between steps */
   crashPoint: CrashPoint | undefined;
+  private readonly shadows = new Map<string, string>();
 
   constructor(readonly root: string) {
     super();
@@ -287,6 +288,27 @@ export class ModelStore extends EventEmitter {
    */
   reportRun(name: string, version: string, ok: boolean, reason?: string): void {
     this.emit('run', name, version, ok, reason);
+  }
+
+  /**
+   * The candidate a model's readers also run in shadow (in this process only: an updater sets it, every edge-infer
+   * on the model follows), or undefined to stop. Readers are told through 'shadow'.
+   */
+  setShadow(name: string, version: string | undefined): void {
+    if (version === undefined) this.shadows.delete(name);
+    else this.shadows.set(name, version);
+    this.emit('shadow', name, version);
+  }
+
+  /** The installed candidate in shadow, if any. */
+  shadowOf(name: string): ModelVersion | undefined {
+    const version = this.shadows.get(name);
+    return version ? this.version(name, version) : undefined;
+  }
+
+  /** What a reader's shadow run of a candidate found, for the updater's gate. */
+  reportShadow(name: string, version: string, observation: unknown): void {
+    this.emit('shadow-run', name, version, observation);
   }
 
   /** Deletes old versions, keeping the newest `keep` plus the active and previous ones. */

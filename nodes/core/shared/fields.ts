@@ -53,3 +53,11 @@ export class SettingsError extends Error {
     super(problems.map((p) => p.key).join(', '));
   }
 }
+
+/**
+ * A gateway id: letters, digits and `. _ : -`, 1 to 128 of them, so it can be a topic level, a file name and an AWS
+ * IoT thing name as it is. Undefined when usable.
+ */
+export function gatewayIdProblem(id: string): string | undefined {
+  return /^[A-Za-z0-9._:-]{1,128}$/.test(id) ? undefined : 'gateway';
+}

@@ -4,7 +4,7 @@
  * tolerance. The samples go through the same input mapping and preprocessing as edge-infer's messages.
  */
 import { TensorInfo } from '../models/model-manifest';
-import { fromOrt, toOrt } from '../inference/inference-engine';
+import { fromOrt, toOrt } from '../inference/ort-tensors';
 import { mapInput } from '../inference/tensor-map';
 import { LoadedSession, loadSession, SessionKeeper } from '../inference/session-pool';
 import { UpdateManifest } from './update-manifest';

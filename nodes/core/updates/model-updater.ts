@@ -8,8 +8,14 @@
  * atomically), so a power loss at any moment leaves the old version or the new one active, never a broken one.
  * The download goes to a temporary file that is removed on the next start.
  *
+ * A manifest with a rollout share is taken only by the gateways whose stable position falls under it (the others
+ * report it held). A verified version can be staged in shadow first (asked by the node or the manifest): every
+ * edge-infer on the model runs it beside the active version, and the gate then activates or rejects it. The shadow
+ * is persisted, so a restart resumes it (counting again from zero); a pin, a rollback or a newer offer cancels it.
+ *
  * Reports ({model, version, state, reason, code}) go out as events: downloading (with progress), verifying,
- * health-check, active, confirmed, rejected, rolled-back, pinned, unpinned.
+ * health-check, shadow (with the figures so far), active, confirmed, rejected, rolled-back, cancelled, pinned,
+ * unpinned, held.
  */
 import crypto, { KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -22,10 +28,12 @@ import { download } from './update-fetch';
 import { resolveArtifact, SignedManifest, UpdateManifest, UpdateRefused, verifyArtifact, verifyManifest } from './update-manifest';
 import { healthCheck, HealthError } from './model-health';
 import type { SessionKeeper } from '../inference/session-pool';
+import { inRollout } from './rollout';
+import { gateFor, ShadowFigures, ShadowGate, ShadowObservation, ShadowTally } from '../monitoring/shadow-gate';
 
 /** `serving`: what the store serves when an updater starts, before any check (its node's first report) */
-export type UpdateState = 'serving' | 'up-to-date' | 'held' | 'downloading' | 'verifying' | 'health-check' | 'active' | 'confirmed'
-  | 'rejected' | 'rolled-back' | 'pinned' | 'unpinned';
+export type UpdateState = 'serving' | 'up-to-date' | 'held' | 'downloading' | 'verifying' | 'health-check' | 'shadow' | 'active'
+  | 'confirmed' | 'rejected' | 'rolled-back' | 'cancelled' | 'pinned' | 'unpinned';
 
 export interface UpdateReport {
   model: string;
@@ -38,6 +46,10 @@ export interface UpdateReport {
   code?: string;
   /** 0..1 while downloading */
   progress?: number;
+  /** a manifest with a rollout: its share and this gateway's position (held when the position is not under it) */
+  rollout?: { share: number; position: number };
+  /** the shadow's figures and gate (shadow, and the active or rejected report that ends it) */
+  shadow?: ShadowFigures & { gate: ShadowGate };
 }
 
 /** Where a manifest came from: relative artifacts resolve against it. */
@@ -67,6 +79,10 @@ export interface UpdaterOptions {
   /** where downloads are written while in progress */
   tempDir: string;
   packageVersion: string;
+  /** this gateway's id: its place in a staged rollout */
+  gateway: string;
+  /** the node's shadow gate; undefined: a shadow only when a manifest asks for one */
+  shadow?: ShadowGate;
   now?: () => number;
   /** a test hook between the steps (a test "loses power" there) */
   step?: (step: UpdateStep) => void;
@@ -75,12 +91,24 @@ export interface UpdaterOptions {
 interface PersistedState {
   highest?: string;
   pinned?: string;
+  /** the candidate in shadow: written before it is installed, so no restart can activate it unchecked */
+  shadowing?: { version: string; gate: ShadowGate };
+}
+
+interface Shadowing {
+  version: string;
+  tally: ShadowTally;
+  timer?: NodeJS.Timeout;
+  /** the tenths of the samples reported so far */
+  shown: number;
+  judged: boolean;
 }
 
 export class ModelUpdater extends EventEmitter {
   private queue: Promise<unknown> = Promise.resolve();
   private probation: { version: string; previous?: string; left: number } | undefined;
   private state: PersistedState;
+  private shadow: Shadowing | undefined;
   private closed = false;
 
   constructor(private readonly o: UpdaterOptions) {
@@ -91,6 +119,16 @@ export class ModelUpdater extends EventEmitter {
     for (const f of fs.readdirSync(o.tempDir)) if (f.endsWith('.part')) fs.rmSync(path.join(o.tempDir, f), { force: true });
     o.store.on('run', this.onRun);
     o.store.on('bad', this.onBad);
+    o.store.on('shadow-run', this.onShadowRun);
+  }
+
+  /** Resumes a shadow the state file holds from before a restart (call once the reports are listened to). */
+  start(): void {
+    const s = this.state.shadowing;
+    if (!s || this.shadow) return;
+    const v = this.o.store.version(this.o.model, s.version);
+    if (v && !v.bad && this.o.store.pointer(this.o.model)?.version !== s.version) this.beginShadow(s.version, s.gate);
+    else this.forgetShadow();
   }
 
   get pinned(): string | undefined {
@@ -140,9 +178,10 @@ export class ModelUpdater extends EventEmitter {
       const safeVersion = offered && isSafeName(offered.version) ? offered.version : undefined;
       const installed = safeVersion ? this.o.store.version(this.o.model, safeVersion) : undefined;
       if (err instanceof UpdateRefused && err.code === 'downgrade' && installed && installed.manifest.sha256 === offered!.sha256) {
+        if (this.shadow?.version === installed.version) return { model: this.o.model, version: installed.version, state: 'shadow' };
         const unfinished = !installed.bad && !this.state.pinned && installed.version === this.highest()
           && this.o.store.pointer(this.o.model)?.version !== installed.version;
-        if (unfinished) return this.activate(installed.version);
+        if (unfinished) return this.afterInstall(offered as UpdateManifest);
         return { model: this.o.model, version: offered!.version, state: 'up-to-date' };
       }
       return this.refuse(safeVersion, err);
@@ -150,6 +189,14 @@ export class ModelUpdater extends EventEmitter {
     if (this.state.pinned && m.version !== this.state.pinned) {
       return this.report({ version: m.version, state: 'held', reason: `pinned to ${this.state.pinned}` });
     }
+    const rollout = inRollout(m.rollout, this.o.gateway, m.name);
+    if (!rollout.taken) {
+      return this.report({
+        version: m.version, state: 'held', code: 'rollout', rollout: { share: m.rollout!.share, position: rollout.position },
+        reason: `outside the rollout: this gateway's position ${rollout.position.toFixed(3)} is not under the share ${m.rollout!.share}`,
+      });
+    }
+    if (this.shadow) this.cancelShadow(`${m.version} was offered`);
     if (this.o.store.version(m.name, m.version)) {
       // installed before (e.g. a pinned downgrade): activation alone
       return this.activate(m.version);
@@ -182,17 +229,101 @@ export class ModelUpdater extends EventEmitter {
       // a node closed meanwhile (a redeploy) leaves the store to its successor
       if (this.closed) throw new Error('the updater was closed');
       this.o.step?.('verified');
+      const gate = this.gateOf(m);
+      if (gate) {
+        this.state.shadowing = { version: m.version, gate };
+        this.save();
+      }
       this.o.store.install(m, bytes);
       this.o.step?.('installed');
     } catch (err) {
+      if (this.state.shadowing?.version === m.version) this.forgetShadow();
       return this.refuse(m.version, err);
     } finally {
       fs.rmSync(part, { force: true });
     }
-    return this.activate(m.version);
+    return this.afterInstall(m);
   }
 
-  private activate(version: string): UpdateReport {
+  /** The gate a freshly installed version must pass; none when nothing is served yet (nothing to compare with). */
+  private gateOf(m: UpdateManifest): ShadowGate | undefined {
+    return this.o.store.active(this.o.model) ? gateFor(m.shadow, this.o.shadow) : undefined;
+  }
+
+  private afterInstall(m: UpdateManifest): UpdateReport {
+    const gate = this.state.shadowing?.version === m.version ? this.state.shadowing.gate : this.gateOf(m);
+    return gate ? this.beginShadow(m.version, gate) : this.activate(m.version);
+  }
+
+  /** The candidate goes to every reader of the model, in shadow; the gate decides when its counts are in. */
+  private beginShadow(version: string, gate: ShadowGate): UpdateReport {
+    const now = (this.o.now ?? Date.now)();
+    this.state.shadowing = { version, gate };
+    this.save();
+    const sh: Shadowing = { version, tally: new ShadowTally(gate, now), shown: 0, judged: false };
+    this.shadow = sh;
+    if (gate.minutes > 0) {
+      sh.timer = setTimeout(() => void this.serial(() => this.judge(sh)), gate.minutes * 60_000);
+      sh.timer.unref();
+    }
+    this.o.store.setShadow(this.o.model, version);
+    return this.report({ version, state: 'shadow', shadow: { ...sh.tally.figures(now), gate } });
+  }
+
+  /** What an edge-infer's shadow run found: counted, and judged once the gate has what it needs. */
+  private readonly onShadowRun = (name: string, version: string, o: ShadowObservation): void => {
+    const sh = this.shadow;
+    if (name !== this.o.model || !sh || sh.version !== version || sh.judged) return;
+    sh.tally.add(o);
+    const now = (this.o.now ?? Date.now)();
+    if (sh.tally.complete(now)) {
+      sh.judged = true;
+      void this.serial(() => this.judge(sh));
+      return;
+    }
+    // progress by tenths, as a download's
+    const f = sh.tally.figures(now);
+    const tenth = sh.tally.gate.samples > 0 ? Math.floor((f.samples / sh.tally.gate.samples) * 10) : 0;
+    if (tenth > sh.shown) {
+      sh.shown = tenth;
+      this.report({ version, state: 'shadow', shadow: { ...f, gate: sh.tally.gate } });
+    }
+  };
+
+  /** The gate's verdict: the candidate becomes active (and goes on probation) or is rejected and marked bad. */
+  private judge(sh: Shadowing): UpdateReport | undefined {
+    if (this.shadow !== sh) return undefined;
+    this.forgetShadow();
+    const now = (this.o.now ?? Date.now)();
+    const shadow = { ...sh.tally.figures(now), gate: sh.tally.gate };
+    const verdict = sh.tally.verdict(now);
+    if (verdict.pass) return this.activate(sh.version, shadow);
+    const reason = `shadow gate: ${verdict.reasons.join('; ')}`;
+    this.o.store.markBad(this.o.model, sh.version, reason);
+    return this.report({ version: sh.version, state: 'rejected', code: 'shadow-gate', reason, shadow });
+  }
+
+  /** Stops the shadow without a verdict (a pin, a rollback, a newer version); the candidate stays installed. */
+  private cancelShadow(reason: string): void {
+    const sh = this.shadow;
+    if (!sh) return;
+    this.forgetShadow();
+    this.report({ version: sh.version, state: 'cancelled', reason: `the shadow was cancelled: ${reason}` });
+  }
+
+  private forgetShadow(): void {
+    if (this.shadow) {
+      clearTimeout(this.shadow.timer);
+      this.shadow = undefined;
+      this.o.store.setShadow(this.o.model, undefined);
+    }
+    if (this.state.shadowing) {
+      this.state.shadowing = undefined;
+      this.save();
+    }
+  }
+
+  private activate(version: string, shadow?: UpdateReport['shadow']): UpdateReport {
     const previous = this.o.store.active(this.o.model)?.version;
     this.o.store.activate(this.o.model, version);
     this.o.step?.('activated');
@@ -200,7 +331,7 @@ export class ModelUpdater extends EventEmitter {
     this.save();
     this.probation = this.o.probationRuns > 0 ? { version, previous, left: this.o.probationRuns } : undefined;
     this.o.store.prune(this.o.model, this.o.keep);
-    return this.report({ version, previous, state: 'active' });
+    return this.report({ version, previous, state: 'active', shadow });
   }
 
   private refuse(version: string | undefined, err: unknown): UpdateReport {
@@ -243,6 +374,7 @@ export class ModelUpdater extends EventEmitter {
   /** The operator's rollback: the version before the active one, held (pinned) until unpinned. */
   rollback(): Promise<UpdateReport> {
     return this.serial(() => {
+      this.cancelShadow('a rollback was asked for');
       const from = this.o.store.active(this.o.model)?.version;
       try {
         const to = this.o.store.rollback(this.o.model).version;
@@ -259,6 +391,7 @@ export class ModelUpdater extends EventEmitter {
   /** Serves an installed version and holds it: offers of any other version wait until unpinned. */
   pin(version: string): Promise<UpdateReport> {
     return this.serial(() => {
+      this.cancelShadow(`pinned to ${version}`);
       if (!this.o.store.version(this.o.model, version)) {
         // not installed: the pin lets the source offer it, even when it is older
         this.state.pinned = version;
@@ -283,9 +416,16 @@ export class ModelUpdater extends EventEmitter {
     });
   }
 
+  /** The shadow stops with the node; the state file keeps it for the next start. */
   close(): void {
     this.closed = true;
+    if (this.shadow) {
+      clearTimeout(this.shadow.timer);
+      this.shadow = undefined;
+      this.o.store.setShadow(this.o.model, undefined);
+    }
     this.o.store.off('run', this.onRun);
     this.o.store.off('bad', this.onBad);
+    this.o.store.off('shadow-run', this.onShadowRun);
   }
 }

@@ -13,6 +13,8 @@ import crypto, { KeyObject } from 'node:crypto';
 import { compareVersions, isSafeName, ModelManifest, validateManifest } from '../models/model-manifest';
 import { errorText, quote } from '../shared/errors';
 import type { Problem } from '../shared/fields';
+import { Rollout, rolloutProblem } from './rollout';
+import { ShadowGate, shadowGateProblems } from '../monitoring/shadow-gate';
 
 export interface ValidationSample {
   /** the model's input as edge-infer takes it: a row, rows, or one array per named input */
@@ -31,6 +33,10 @@ export interface UpdateManifest extends ModelManifest {
   /** the oldest package version that can run the model */
   minPackageVersion?: string;
   validation?: { samples: ValidationSample[]; tolerance: number };
+  /** the part of the fleet that takes this version (a stable hash of the gateway id decides) */
+  rollout?: Rollout;
+  /** run the version in shadow first, with this gate (fields not given: the node's, else the defaults) */
+  shadow?: Partial<ShadowGate>;
 }
 
 export interface Signature {
@@ -158,6 +164,12 @@ export function verifyManifest(envelope: unknown, o: VerifyOptions): UpdateManif
   if (typeof m.artifact !== 'string' || !m.artifact) problems.push('"artifact" must name the model file');
   if (!(Number.isInteger(m.size) && m.size > 0)) problems.push('"size" must be the model file\'s size in bytes');
   if (m.expires !== undefined && Number.isNaN(Date.parse(m.expires))) problems.push('"expires" must be an ISO date');
+  const rollout = rolloutProblem(m.rollout);
+  if (rollout) problems.push(rollout);
+  if (m.shadow !== undefined) {
+    const bad = typeof m.shadow === 'object' && m.shadow !== null ? shadowGateProblems(m.shadow) : ['(not an object)'];
+    if (bad.length) problems.push(`"shadow" has unusable values: ${bad.join(', ')}`);
+  }
   if (problems.length) throw new UpdateRefused('malformed', `${m.name} ${m.version}: ${problems.join('; ')}`);
   if (m.name !== o.model) throw new UpdateRefused('wrong-model', `the manifest is for "${m.name}", this updater looks after "${o.model}"`);
   if (m.expires !== undefined && Date.parse(m.expires) <= o.now) {

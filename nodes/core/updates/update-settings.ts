@@ -2,7 +2,8 @@
  * edge-model-update's settings from the editor's fields (strings), with every problem named by a key the node
  * translates, so a bad setting is reported at deploy. The model, the broker and the keys are the node's to look up.
  */
-import { toInt, toNumber } from '../shared/fields';
+import { gatewayIdProblem, toInt, toNumber } from '../shared/fields';
+import { DEFAULT_SHADOW, ShadowGate, shadowGateProblems } from '../monitoring/shadow-gate';
 
 export type UpdateSource = 'http' | 'mqtt' | 'directory';
 
@@ -19,6 +20,17 @@ export interface UpdateSettings {
   probation: string;
   keep: string;
   statusTopic: string;
+  /** this gateway's id for staged rollouts and in reports; empty: the Node-RED instance's (absent in older flows) */
+  gateway?: string;
+  /** "on": every new version runs in shadow first, with the gate below; "off" (or absent): only when its manifest asks */
+  shadow?: string;
+  shadowSamples?: string;
+  shadowMinutes?: string;
+  /** percent */
+  shadowAgreement?: string;
+  /** percentage points */
+  shadowAnomalyBand?: string;
+  shadowLatency?: string;
 }
 
 export interface UpdateOptions {
@@ -34,13 +46,20 @@ export interface UpdateOptions {
   probationRuns: number;
   keep: number;
   statusTopic: string;
+  gateway: string;
+  /** the node's shadow gate (undefined: off) */
+  shadow?: ShadowGate;
   /** the source or the status topic goes through an MQTT broker */
   needsBroker: boolean;
   /** keys of the `errors.*` messages for what is wrong */
   problems: string[];
 }
 
-export function updateOptions(def: UpdateSettings): UpdateOptions {
+/**
+ * `instanceGateway`: the id a gateway has when the setting is empty (the glue passes the Node-RED instance's, as
+ * edge-uplink does, so both name the gateway alike).
+ */
+export function updateOptions(def: UpdateSettings, instanceGateway = 'gateway'): UpdateOptions {
   const source: UpdateSource = def.source === 'mqtt' || def.source === 'directory' ? def.source : 'http';
   const o: UpdateOptions = {
     source,
@@ -55,9 +74,23 @@ export function updateOptions(def: UpdateSettings): UpdateOptions {
     probationRuns: toInt(def.probation, 10),
     keep: toInt(def.keep, 3),
     statusTopic: (def.statusTopic ?? '').trim(),
+    gateway: (def.gateway ?? '').trim() || instanceGateway,
     needsBroker: false,
     problems: [],
   };
+  const gate: ShadowGate = {
+    samples: toInt(def.shadowSamples, DEFAULT_SHADOW.samples),
+    minutes: toNumber(def.shadowMinutes, DEFAULT_SHADOW.minutes),
+    agreement: toNumber(def.shadowAgreement, DEFAULT_SHADOW.agreement * 100) / 100,
+    anomalyRateChange: toNumber(def.shadowAnomalyBand, DEFAULT_SHADOW.anomalyRateChange * 100) / 100,
+    latencyFactor: toNumber(def.shadowLatency, DEFAULT_SHADOW.latencyFactor),
+  };
+  if (def.shadow === 'on') {
+    o.shadow = gate;
+    // the editor's field names, so each problem points at its field
+    for (const k of shadowGateProblems(gate)) o.problems.push(SHADOW_KEYS[k]);
+  } else if (def.shadow !== undefined && def.shadow !== 'off') o.problems.push('shadow');
+  if (gatewayIdProblem(o.gateway)) o.problems.push('gateway');
   o.needsBroker = source === 'mqtt' || o.statusTopic !== '';
   if (source === 'http' && !/^https?:\/\/.+/i.test(o.url)) o.problems.push('url');
   if (source === 'mqtt' && !o.topic) o.problems.push('topic');
@@ -69,3 +102,7 @@ export function updateOptions(def: UpdateSettings): UpdateOptions {
   if (!(o.keep >= 1 && o.keep <= 1000)) o.problems.push('keep');
   return o;
 }
+
+const SHADOW_KEYS: Record<keyof ShadowGate, string> = {
+  samples: 'shadowSamples', minutes: 'shadowMinutes', agreement: 'shadowAgreement', anomalyRateChange: 'shadowAnomalyBand', latencyFactor: 'shadowLatency',
+};

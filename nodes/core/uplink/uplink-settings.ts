@@ -2,7 +2,7 @@
  * edge-uplink's settings from the editor's fields (strings): the queue's and the sender's options, and every
  * problem named by a key the node translates, so a bad setting is reported at deploy.
  */
-import { toInt, toNumber } from '../shared/fields';
+import { gatewayIdProblem, toInt, toNumber } from '../shared/fields';
 import type { QueueOptions } from './durable-queue';
 import type { SenderOptions } from './uplink-sender';
 import { pathProblem } from '../shared/message';
@@ -59,14 +59,6 @@ export interface UplinkOptions {
 
 function pick<T extends string>(value: string, allowed: readonly T[], fallback: T): T {
   return (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
-}
-
-/**
- * A gateway id: letters, digits and `. _ : -`, 1 to 128 of them, so it can be a topic level, a file name and an AWS
- * IoT thing name as it is. Undefined when usable.
- */
-export function gatewayIdProblem(id: string): string | undefined {
-  return /^[A-Za-z0-9._:-]{1,128}$/.test(id) ? undefined : 'gateway';
 }
 
 const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);

@@ -9,6 +9,7 @@ import { SessionPool } from '../../../nodes/core/inference/session-pool';
 import { download } from '../../../nodes/core/updates/update-fetch';
 import { canonicalJson, parseTrustedKeys, SignedManifest, signManifest, UpdateManifest, UpdateRefused, verifyArtifact, verifyManifest, VerifyOptions, resolveArtifact } from '../../../nodes/core/updates/update-manifest';
 import { HttpManifestSource } from '../../../nodes/core/updates/update-sources';
+import { inRollout, rolloutPosition } from '../../../nodes/core/updates/rollout';
 import { makeKeyPair, packageModel, RegistryServer } from '../../../scripts/lib/registry';
 import { failingModel, model, tempDir } from '../../support/models';
 
@@ -24,6 +25,10 @@ function manifestOf(version: string, extra: Partial<UpdateManifest> = {}): Updat
 const options = (o: Partial<VerifyOptions> = {}): VerifyOptions => ({
   keys, requireSignature: true, model: 'pump-anomaly', highest: '1', maxBytes: 1_048_576, packageVersion: '0.1.0', now: Date.now(), ...o,
 });
+
+async function waitUntil(ok: () => boolean): Promise<void> {
+  while (!ok()) await new Promise((r) => setImmediate(r));
+}
 
 function refused(fn: () => unknown): string {
   try {
@@ -153,7 +158,7 @@ describe('core: model update downloads and the updater', function () {
     const state = tempDir('edge-updater-');
     const u = new ModelUpdater({
       store, model: 'pump-anomaly', keys, requireSignature: true, maxBytes: 10_000_000, idleTimeoutMs: 5000, attempts: 3,
-      probationRuns: 3, keep: 2, stateFile: path.join(state, 'state.json'), tempDir: path.join(state, 'downloads'), packageVersion: '0.1.0', ...extra,
+      probationRuns: 3, keep: 2, stateFile: path.join(state, 'state.json'), tempDir: path.join(state, 'downloads'), packageVersion: '0.1.0', gateway: 'gw-test', ...extra,
     });
     const reports: UpdateReport[] = [];
     u.on('report', (r: UpdateReport) => reports.push(r));
@@ -272,6 +277,100 @@ describe('core: model update downloads and the updater', function () {
     u.close();
   });
 
+  it('a rollout share is taken by the gateways whose stable position is under it; a raised share keeps them in', async () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `gw-${String(i).padStart(3, '0')}`);
+    const taking = (share: number) => ids.filter((id) => inRollout({ share }, id, 'pump-anomaly').taken);
+    const at30 = taking(0.3);
+    assert.ok(at30.length >= 20 && at30.length <= 40, `about 30 of 100 take a share of 0.3 (${at30.length})`);
+    assert.equal(at30.length, 27, 'these 100 ids: 27, the same in every release (a gateway never changes place)');
+    const at10 = taking(0.1);
+    assert.ok(at10.every((id) => at30.includes(id)), 'every gateway in at 0.1 is in at 0.3');
+    assert.deepEqual([taking(0).length, taking(1).length, ids.filter((id) => inRollout(undefined, id, 'pump-anomaly').taken).length], [0, 100, 100]);
+    assert.notDeepEqual(at30, ids.filter((id) => inRollout({ share: 0.3 }, id, 'other-model').taken), 'another model, other first gateways');
+    assert.equal(rolloutPosition('gw-001', 'pump-anomaly'), rolloutPosition('gw-001', 'pump-anomaly'), 'stable');
+
+    // the updater: outside the share it holds the version, naming its position; a raised share takes it
+    const store = new ModelStore(tempDir());
+    const position = rolloutPosition('gw-test', 'pump-anomaly');
+    const { u, reports } = updater(store, { gateway: 'gw-test' });
+    const narrow = packageModel({ registry: registryDir, manifest: { ...model('pump-anomaly').manifest, version: '2', rollout: { share: position * 0.9 } }, onnx: model('pump-anomaly').onnx, key });
+    const held = await u.offer(narrow, { url: `${server.url}/pump-anomaly/manifest.json` });
+    assert.deepEqual([held.state, held.code, held.rollout], ['held', 'rollout', { share: position * 0.9, position }]);
+    assert.match(held.reason!, /outside the rollout: this gateway's position 0\.\d{3} is not under the share/);
+    assert.equal(store.versions('pump-anomaly').length, 0, 'nothing downloaded');
+    const wider = packageModel({ registry: registryDir, manifest: { ...model('pump-anomaly').manifest, version: '2', rollout: { share: Math.min(1, position + 0.01) } }, onnx: model('pump-anomaly').onnx, key });
+    assert.equal((await u.offer(wider, { url: `${server.url}/pump-anomaly/manifest.json` })).state, 'active');
+    assert.deepEqual(reports.filter((r) => r.state === 'held').length, 1);
+    // a share that is not one is a malformed manifest
+    const broken = packageModel({ registry: registryDir, manifest: { ...model('pump-anomaly').manifest, version: '3', rollout: { share: 1.5 } }, onnx: model('pump-anomaly').onnx, key });
+    const r = await u.offer(broken, { url: `${server.url}/pump-anomaly/manifest.json` });
+    assert.deepEqual([r.state, r.code], ['rejected', 'malformed']);
+    assert.match(r.reason!, /"rollout.share" must be a number from 0 to 1/);
+    u.close();
+  });
+
+  it('stages a version in shadow: the gate activates or rejects it; a restart resumes it; a pin or a newer version cancels it', async () => {
+    const store = new ModelStore(tempDir());
+    const v1 = model('pump-anomaly');
+    store.install({ ...v1.manifest, version: '1' }, v1.onnx);
+    store.activate('pump-anomaly', '1');
+    const staged: Array<string | undefined> = [];
+    store.on('shadow', (_name: string, version?: string) => staged.push(version));
+    const state = tempDir('edge-updater-');
+    const { u } = updater(store, { stateFile: path.join(state, 'state.json') });
+    const base = { url: `${server.url}/pump-anomaly/manifest.json` };
+    const offer = (version: string, shadow?: object) =>
+      packageModel({ registry: registryDir, manifest: { ...v1.manifest, version, ...(shadow ? { shadow } : {}) }, onnx: v1.onnx, key });
+    const seen = (samples: number, agreed: number, failed?: string) => ({ samples, agreed, activeFlags: 0, candidateFlags: 0, activeMs: 1, candidateMs: 1, failed });
+
+    const r2 = await u.offer(offer('2', { samples: 20 }), base);
+    assert.deepEqual([r2.state, r2.shadow?.gate.samples, r2.shadow?.samples], ['shadow', 20, 0]);
+    assert.deepEqual([store.pointer('pump-anomaly')!.version, store.shadowOf('pump-anomaly')?.version, staged], ['1', '2', ['2']]);
+    assert.equal((await u.offer(offer('2', { samples: 20 }), base)).state, 'shadow', 'offered again: still in shadow, not activated');
+    // a restart: the shadow resumes from the state file, counting from zero
+    u.close();
+    assert.equal(store.shadowOf('pump-anomaly'), undefined, 'a closed updater stages nothing');
+    const again = updater(store, { stateFile: path.join(state, 'state.json') });
+    again.u.start();
+    assert.equal(store.shadowOf('pump-anomaly')?.version, '2');
+    store.reportShadow('pump-anomaly', '2', seen(10, 10));
+    store.reportShadow('pump-anomaly', '1', seen(10, 0)); // another version's counts are not the candidate's
+    assert.equal(store.pointer('pump-anomaly')!.version, '1');
+    store.reportShadow('pump-anomaly', '2', seen(10, 10));
+    await waitUntil(() => again.reports.some((r) => r.state === 'active'));
+    const active = again.reports.find((r) => r.state === 'active')!;
+    assert.deepEqual([active.version, active.previous, active.shadow?.samples, active.shadow?.agreement], ['2', '1', 20, 1]);
+    assert.deepEqual(again.reports.filter((r) => r.state === 'shadow').map((r) => r.shadow?.samples), [0, 10], 'resumed, then half way');
+    assert.deepEqual([store.pointer('pump-anomaly')!.version, store.shadowOf('pump-anomaly')], ['2', undefined]);
+
+    // 3 disagrees: rejected with the figures and marked bad; 2 never stopped
+    await again.u.offer(offer('3', { samples: 10 }), base);
+    store.reportShadow('pump-anomaly', '3', seen(10, 6));
+    await waitUntil(() => again.reports.some((r) => r.state === 'rejected'));
+    const rejected = again.reports.find((r) => r.state === 'rejected')!;
+    assert.deepEqual([rejected.version, rejected.code, rejected.shadow?.agreement], ['3', 'shadow-gate', 0.6]);
+    assert.match(rejected.reason!, /shadow gate: agreement 60 % is below 95 % over 10 samples/);
+    assert.match(store.version('pump-anomaly', '3')!.bad!, /shadow gate/);
+    assert.equal(store.pointer('pump-anomaly')!.version, '2');
+    assert.equal((await again.u.offer(offer('3', { samples: 10 }), base)).state, 'up-to-date', 'a rejected candidate is not tried again');
+
+    // a newer offer cancels the shadow of 4; a pin cancels 5's
+    await again.u.offer(offer('4', { samples: 10 }), base);
+    await again.u.offer(offer('5', { samples: 10 }), base);
+    assert.deepEqual(again.reports.filter((r) => r.state === 'cancelled').map((r) => [r.version, r.reason]), [['4', 'the shadow was cancelled: 5 was offered']]);
+    await again.u.pin('2');
+    assert.deepEqual(again.reports.filter((r) => r.state === 'cancelled').map((r) => r.version), ['4', '5']);
+    assert.deepEqual([store.pointer('pump-anomaly')!.version, store.shadowOf('pump-anomaly')], ['2', undefined]);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(state, 'state.json'), 'utf8')).shadowing, undefined, 'nothing left to resume');
+    await again.u.unpin();
+    // a failed shadow run rejects at once
+    await again.u.offer(offer('6', { samples: 1000 }), base);
+    store.reportShadow('pump-anomaly', '6', seen(0, 0, 'it answered NaN or infinity'));
+    await waitUntil(() => again.reports.some((r) => r.version === '6' && r.state === 'rejected'));
+    assert.match(again.reports.find((r) => r.version === '6' && r.state === 'rejected')!.reason!, /failed 1 run\(s\): it answered NaN/);
+    again.u.close();
+  });
+
   it('power loss at any step leaves the old or the new version active and loadable, never a broken store', async function () {
     this.timeout(120_000);
     const storeRoot = tempDir();
@@ -318,7 +417,7 @@ describe('core: model update downloads and the updater', function () {
       assert.deepEqual(fs.readdirSync(path.join(storeRoot, 'pump-anomaly')).filter((f) => f.startsWith('.')), [], 'no half-written version left');
       // a restarted updater clears the partial download and takes the version again
       const again = new ModelUpdater({ store, model: 'pump-anomaly', keys, requireSignature: true, maxBytes: 1e7, idleTimeoutMs: 5000, attempts: 2,
-        probationRuns: 0, keep: 20, stateFile: path.join(state, 's.json'), tempDir: path.join(state, 'downloads'), packageVersion: '0.1.0' });
+        probationRuns: 0, keep: 20, stateFile: path.join(state, 's.json'), tempDir: path.join(state, 'downloads'), packageVersion: '0.1.0', gateway: 'gw-test' });
       assert.deepEqual(fs.readdirSync(path.join(state, 'downloads')), []);
       const signed = JSON.parse(fs.readFileSync(path.join(registryDir, 'pump-anomaly', 'manifest.json'), 'utf8'));
       const r = await again.offer(signed, { url: `${server.url}/pump-anomaly/manifest.json` });
