@@ -2,8 +2,8 @@
  * What watching a model costs, each against its baseline in the same run, on the demo anomaly model:
  * - the drift monitor's own time per sample (binning 8 features, PSI at each window's end) against onnxruntime's
  *   session.run for the same sample: the share of inference time drift adds (goal: under 10 %);
- * - p50 of one message through edge-infer with drift watched (720-sample windows) and deviations explained, against
- *   the same node with both off (interleaved rounds);
+ * - p50 of one message through edge-infer with drift watched (720-sample windows), then with deviations explained
+ *   too, against the same node with both off (interleaved rounds);
  * - the same node while a candidate runs in shadow beside it, against no shadow: what a shadow costs live traffic.
  */
 import * as ort from 'onnxruntime-node';
@@ -74,13 +74,16 @@ export async function benchWatch(): Promise<Figure[]> {
 
   // through the node: watched vs not, and with a candidate in shadow vs not (interleaved rounds)
   const plain: number[] = [];
+  const drifting: number[] = [];
   const watched: number[] = [];
   const shadowed: number[] = [];
   const M = 2000;
   store.install({ ...m.manifest, version: '2' }, m.onnx);
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 5; round++) {
     await deploy(flow({}));
     plain.push(await p50(rows, M));
+    await deploy(flow({ drift: 'samples', driftWindow: String(DEFAULT_DRIFT.samples) }));
+    drifting.push(await p50(rows, M));
     await deploy(flow({ drift: 'samples', driftWindow: String(DEFAULT_DRIFT.samples), explain: 'deviation' }));
     watched.push(await p50(rows, M));
     await deploy(flow({}));
@@ -88,6 +91,7 @@ export async function benchWatch(): Promise<Figure[]> {
     shadowed.push(await p50(rows, M));
     store.setShadow('pump-anomaly', undefined);
   }
+  figures.push(figure('watch_infer_p50_ms_drift_pump-anomaly', median(drifting), 'ms', median(plain), 'the same node, drift off'));
   figures.push(figure('watch_infer_p50_ms_drift_and_explain_pump-anomaly', median(watched), 'ms', median(plain), 'the same node, drift and explanations off'));
   figures.push(figure('watch_infer_p50_ms_with_shadow_pump-anomaly', median(shadowed), 'ms', median(plain), 'the same node, no candidate in shadow'));
   return figures;

@@ -57,11 +57,14 @@ export class ShadowRunner {
     if (!taken.length) return;
     this.busy = true;
     s.users++;
-    void this.run(taken, activeMs).then(this.report, (err: Error) => this.report(failed(err.message.split('\n')[0])))
-      .finally(() => {
-        this.busy = false;
-        if (--s.users === 0 && s.retired) s.lease.release();
-      });
+    // started on the next turn: the served version's results go out first
+    setImmediate(() => {
+      void this.run(taken, activeMs).then(this.report, (err: Error) => this.report(failed(err.message.split('\n')[0])))
+        .finally(() => {
+          this.busy = false;
+          if (--s.users === 0 && s.retired) s.lease.release();
+        });
+    });
   }
 
   private async run(taken: Array<{ input: MappedInput; active: unknown; batched: boolean }>, activeMs: number): Promise<ShadowObservation> {
