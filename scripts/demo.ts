@@ -121,6 +121,9 @@ function installModels(): string[] {
  * anomaly model's version 1, served over HTTP, and version 2 published after a while: the same network with its
  * threshold recalibrated (q0.999 of normal scores × 1.2 instead of × 1.1), with a validation sample.
  */
+/** The demo's version 2 runs in shadow for a minute of the pump's feature vectors, one every 5 s. */
+const DEMO_SHADOW = { samples: 12, agreement: 0.9, anomalyRateChange: 0.1 };
+
 async function startRegistry(port: number, publishAfterS: number): Promise<{ server: RegistryServer; timer?: NodeJS.Timeout }> {
   const base = path.join(userDir, 'edge-intelligence');
   const registry = path.join(base, 'demo-registry');
@@ -139,8 +142,10 @@ async function startRegistry(port: number, publishAfterS: number): Promise<{ ser
   await server.start(port);
   if (fs.existsSync(path.join(registry, 'pump-anomaly', '2'))) return { server };
   const timer = setTimeout(() => {
-    packageAnomaly(demoZoo(), registry, key, '2');
-    console.log('Model registry: pump-anomaly version 2 published (signed); the gateway checks every 10 s.');
+    // in shadow first: 12 feature vectors (a minute) beside version 1 before it may serve (its threshold moves
+    // little, so it decides alike)
+    packageAnomaly(demoZoo(), registry, key, '2', { shadow: DEMO_SHADOW });
+    console.log(`Model registry: pump-anomaly version 2 published (signed, to run in shadow for ${DEMO_SHADOW.samples} samples first); the gateway checks every 10 s.`);
   }, publishAfterS * 1000);
   return { server, timer };
 }

@@ -301,7 +301,7 @@ async function main(): Promise<void> {
     // a staged rollout: version 3 for a share of 0.3; each gateway's position (a hash of its id) decides
     const share = 0.3;
     const predicted = Array.from({ length: GATEWAYS }, (_, i) => gatewayId(i)).filter((id) => inRollout({ share }, id, 'pump-anomaly').taken);
-    await watcher.publishAsync(MODEL_TOPIC, JSON.stringify(packageAnomaly(zoo, registryDir, key, '3', { share })), { qos: 1, retain: true });
+    await watcher.publishAsync(MODEL_TOPIC, JSON.stringify(packageAnomaly(zoo, registryDir, key, '3', { rollout: { share } })), { qos: 1, retain: true });
     await waitFor(async () => staged.confirmed.size + staged.held.size === GATEWAYS, 'every gateway took or held version 3', 600_000);
     const took = [...staged.confirmed].sort();
     line({ figure: 'staged rollout (share 0.3)', share, took: took.length, held: staged.held.size, tookShare: +(took.length / GATEWAYS).toFixed(3),

@@ -13,6 +13,7 @@ import { MqttBrokerHandle } from '../core/connections/config-handles';
 import { StateSettings, stateDir } from '../core/shared/state-dir';
 import { ModelHandle } from '../core/models/model-binding';
 import { ModelUpdater, UpdateReport } from '../core/updates/model-updater';
+import { logWords, statusBadge, statusWords } from '../core/updates/update-report';
 import { SessionPool } from '../core/inference/session-pool';
 import { packageVersion } from '../core/shared/package-info';
 import { parseTrustedKeys } from '../core/updates/update-manifest';
@@ -31,11 +32,6 @@ interface UpdateDef extends NodeDef, UpdateSettings {
 interface UpdateCredentials {
   trustedKeys?: string;
 }
-
-const FILL: Record<string, 'green' | 'yellow' | 'red' | 'blue' | 'grey'> = {
-  serving: 'grey', active: 'green', confirmed: 'green', 'up-to-date': 'green', pinned: 'blue', unpinned: 'blue', held: 'blue',
-  cancelled: 'blue', downloading: 'yellow', verifying: 'yellow', 'health-check': 'yellow', shadow: 'yellow', rejected: 'red', 'rolled-back': 'red',
-};
 
 export = function register(RED: NodeAPI): void {
   function EdgeModelUpdate(this: Node<UpdateCredentials>, def: UpdateDef): void {
@@ -91,15 +87,15 @@ export = function register(RED: NodeAPI): void {
 
     /** Each report with the version the store serves now and the report in words: what a dashboard shows. */
     function onReport(r: UpdateReport): void {
-      const text = r.state === 'downloading' ? t('status.downloading', { version: r.version, percent: Math.round((r.progress ?? 0) * 100) })
-        : r.state === 'shadow' ? t('status.shadow', { version: r.version, samples: r.shadow?.samples ?? 0, of: r.shadow?.gate.samples || '-' })
-        : t(r.code === 'rollout' ? 'status.outside' : `status.${r.state}`, { version: r.version ?? '' });
+      const words = statusWords(r);
+      const text = t(words.key, words.vars);
+      const active = store.active(handle!.name)?.version;
       // the gateway in every report: a fleet's status topics say who took a version
-      const report = { ...r, gateway: o.gateway, active: store.active(handle!.name)?.version, text, at: new Date().toISOString() };
+      const report = { ...r, gateway: o.gateway, active, text, at: new Date().toISOString() };
       node.send({ topic: `model/${r.model}`, payload: report } as NodeMessage);
-      const refused = r.state === 'rejected' || r.state === 'rolled-back';
-      status.now({ fill: FILL[r.state] ?? 'grey', shape: refused ? 'ring' : 'dot', text: shortText(text) });
-      if (refused) node.warn(t(`log.${r.state}`, { version: r.version ?? '?', reason: r.reason ?? '' }));
+      status.now({ ...statusBadge(r), text: shortText(text) });
+      const line = logWords(r, active);
+      if (line) node[line.level](t(line.words.key, line.words.vars));
       // the fleet's view: the last state of this gateway's model, retained
       if (connection && o.statusTopic && r.state !== 'downloading') {
         void connection.publish(o.statusTopic, JSON.stringify(report), { qos: 1, retain: true }).catch(() => undefined);

@@ -6,10 +6,11 @@
 import { Zoo, referenceOutput } from './model-zoo';
 import { decodeModel, encodeModel } from './onnx-graph';
 import { packageModel, PackageOptions } from './registry';
-import type { SignedManifest } from '../../nodes/core/updates/update-manifest';
+import type { SignedManifest, UpdateManifest } from '../../nodes/core/updates/update-manifest';
 
-/** `rollout`: the part of the fleet that takes the version (all when absent). */
-export function packageAnomaly(zoo: Zoo, registry: string, key: PackageOptions['key'], version: string, rollout?: { share: number }): SignedManifest {
+/** `staging`: a rollout share (the part of the fleet that takes it) and a shadow gate, signed into a later version. */
+export function packageAnomaly(zoo: Zoo, registry: string, key: PackageOptions['key'], version: string,
+  staging: Pick<UpdateManifest, 'rollout' | 'shadow'> = {}): SignedManifest {
   const m = zoo.models.find((z) => z.name === 'pump-anomaly')!;
   const row = zoo.heldOut.x[0];
   const samples = [{ input: row, expected: { score: referenceOutput(m, row) } }];
@@ -19,6 +20,6 @@ export function packageAnomaly(zoo: Zoo, registry: string, key: PackageOptions['
   proto.producerVersion = version;
   return packageModel({
     registry, onnx: encodeModel(proto), key, samples, tolerance: 1e-3,
-    manifest: { ...m.manifest, version, threshold: (m.manifest.threshold! / 1.1) * 1.2, description: 'threshold recalibrated: q0.999 of normal scores × 1.2', rollout },
+    manifest: { ...m.manifest, version, threshold: (m.manifest.threshold! / 1.1) * 1.2, description: 'threshold recalibrated: q0.999 of normal scores × 1.2', ...staging },
   });
 }

@@ -14,7 +14,7 @@ import { ModelWatch, resultScore, WatchOptions } from '../monitoring/model-watch
 import type { DriftSummary } from '../monitoring/drift-monitor';
 import type { Contribution } from '../monitoring/explain';
 import { SessionLease, SessionPool, SessionSettings } from './session-pool';
-import { allFinite, fromOrt, toOrt } from './ort-tensors';
+import { allFinite, fromOrt, timedRun, toOrt } from './ort-tensors';
 import { ShadowJob, ShadowRunner } from './shadow-runner';
 import type { ShadowObservation } from '../monitoring/shadow-gate';
 import { Feed, hasBatchDim, InputError, isSupportedType, MappedInput, mapInput, MappingOptions, mergeInputs, NanPolicy, OutputTensor, shapeText, splitOutputs } from './tensor-map';
@@ -276,16 +276,17 @@ export class InferenceEngine extends EventEmitter {
   private async run(jobs: Job[]): Promise<Array<InferenceResult | Error>> {
     const served = jobs[0].served;
     const feeds = mergeInputs(jobs.map((j) => j.input));
-    const started = performance.now();
     const startedAt = Date.now();
     let raw: Record<string, OutputTensor>;
+    let latencyMs: number;
     try {
-      raw = fromOrt(await served.lease.loaded.session.run(toOrt(feeds)));
+      const run = await timedRun(served.lease.loaded.session, feeds);
+      raw = run.outputs;
+      latencyMs = Math.round(run.ms * 1000) / 1000;
     } catch (err) {
       this.emit('run', served.source, false, (err as Error).message.split('\n')[0]);
       throw err;
     }
-    const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     // a version that answers NaN or infinity for real inputs is failing: it counts against its probation, and a
     // message whose own result is not finite gets an error, never {score: NaN, anomaly: false}
     const finite = Object.values(raw).every(allFinite);

@@ -6,7 +6,7 @@
  */
 import { compareResults, ShadowObservation } from '../monitoring/shadow-gate';
 import { postprocess } from './postprocess';
-import { allFinite, fromOrt, toOrt } from './ort-tensors';
+import { allFinite, timedRun } from './ort-tensors';
 import { MappedInput, mapInput, mergeInputs, splitOutputs } from './tensor-map';
 import type { Served } from './inference-engine';
 
@@ -74,9 +74,8 @@ export class ShadowRunner {
     const groups = s.batchable && key && taken.every((t) => t.input.batchKey === key) ? [taken] : taken.map((t) => [t]);
     const o: ShadowObservation = { samples: 0, agreed: 0, activeFlags: 0, candidateFlags: 0, activeMs, candidateMs: 0 };
     for (const group of groups) {
-      const started = performance.now();
-      const raw = fromOrt(await s.lease.loaded.session.run(toOrt(mergeInputs(group.map((t) => t.input)))));
-      o.candidateMs += performance.now() - started;
+      const { outputs: raw, ms } = await timedRun(s.lease.loaded.session, mergeInputs(group.map((t) => t.input)));
+      o.candidateMs += ms;
       if (!Object.values(raw).every(allFinite)) return failed('it answered NaN or infinity');
       const perJob = splitOutputs(raw, group.map((t) => t.input.rows));
       group.forEach((t, i) => {

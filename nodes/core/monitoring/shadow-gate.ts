@@ -2,7 +2,9 @@
  * Shadow evaluation: a verified candidate version runs beside the active one on the same live inputs, its results
  * counted and never sent on, until the gate decides. The gate: enough samples (or minutes), the candidate decides
  * as the active version does on at least a share of them, flags about as often (within a band of share points),
- * never fails a run, and takes at most a factor of the active version's time.
+ * never fails a run, and takes at most a factor of the active version's time: the median, over the runs compared,
+ * of the candidate's time over the active version's (a freshly loaded session's first runs are slow; a sum would
+ * count them against it).
  *
  * A "decision" is what a flow acts on: the anomaly verdict, the class, the top class; for raw tensors, every value
  * within 1 % (or 0.001) of the active version's.
@@ -72,7 +74,7 @@ export interface ShadowFigures {
   agreement: number;
   activeAnomalyRate: number;
   candidateAnomalyRate: number;
-  /** candidate time over active time, over the runs compared */
+  /** the median over the runs compared of candidate time over active time */
   latencyFactor: number;
   failures: number;
   minutes: number;
@@ -81,6 +83,9 @@ export interface ShadowFigures {
 const round = (v: number, digits = 4) => (Number.isFinite(v) ? Math.round(v * 10 ** digits) / 10 ** digits : 0);
 
 type Decided = { decision: unknown; flag: boolean };
+
+/** runs whose times the latency figure keeps (bounded, whatever the gate's samples) */
+const RATIOS = 1000;
 
 /** The decision of one sample's result. */
 function decided(r: unknown, mode: OutputMode): Decided {
@@ -125,8 +130,9 @@ export class ShadowTally {
   private agreed = 0;
   private activeFlags = 0;
   private candidateFlags = 0;
-  private activeMs = 0;
-  private candidateMs = 0;
+  /** per run, candidate time over active time: the last RATIOS of them */
+  private readonly ratios: number[] = [];
+  private runs = 0;
   private failures: string[] = [];
 
   constructor(readonly gate: ShadowGate, readonly startedAt: number) {}
@@ -140,8 +146,14 @@ export class ShadowTally {
     this.agreed += o.agreed;
     this.activeFlags += o.activeFlags;
     this.candidateFlags += o.candidateFlags;
-    this.activeMs += o.activeMs;
-    this.candidateMs += o.candidateMs;
+    if (o.activeMs > 0 && o.candidateMs >= 0) this.ratios[this.runs++ % RATIOS] = o.candidateMs / o.activeMs;
+  }
+
+  private medianRatio(): number {
+    if (!this.ratios.length) return 1;
+    const s = [...this.ratios].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
   }
 
   figures(now: number): ShadowFigures {
@@ -151,7 +163,7 @@ export class ShadowTally {
       agreement: round(n ? this.agreed / n : 0),
       activeAnomalyRate: round(n ? this.activeFlags / n : 0),
       candidateAnomalyRate: round(n ? this.candidateFlags / n : 0),
-      latencyFactor: round(this.activeMs > 0 ? this.candidateMs / this.activeMs : this.candidateMs > 0 ? Infinity : 1, 3),
+      latencyFactor: round(this.medianRatio(), 3),
       failures: this.failures.length,
       minutes: round((now - this.startedAt) / 60_000, 2),
     };
