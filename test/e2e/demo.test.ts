@@ -110,10 +110,13 @@ describe('e2e: the demo gateway (npm start)', function () {
       // the registry's version 2, signed, verified, in shadow beside version 1 for 12 samples (a minute of the pump's
       // feature vectors), then hot-swapped into the anomaly node
       assert.equal(flows.filter((n) => n.type === 'edge-model-update').length, 1);
-      await waitFor(() => /pump-anomaly version 2 runs in shadow beside 1 until its gate decides \(12 samples\)/.test(demo.output()), 'pump-anomaly 2 in shadow', 60_000);
-      assert.doesNotMatch(demo.output(), /serving pump-anomaly version 2/, 'not served while in shadow');
-      await waitFor(() => /serving pump-anomaly version 2/.test(demo.output()), 'pump-anomaly 2 serving after its shadow', 180_000);
-      assert.match(demo.output(), /pump-anomaly version 2 passed its shadow: agreement \d+(\.\d)? % over 1\d samples/);
+      await waitFor(() => /serving pump-anomaly version 2/.test(demo.output()), 'pump-anomaly 2 serving after its shadow', 240_000);
+      // in this order in the log, whenever the test got here: in shadow, passed, then served
+      const log = demo.output();
+      const started = log.search(/pump-anomaly version 2 runs in shadow beside 1 until its gate decides \(12 samples\)/);
+      const passed = log.search(/pump-anomaly version 2 passed its shadow: agreement \d+(\.\d)? % over 1\d samples/);
+      const served = log.search(/serving pump-anomaly version 2/);
+      assert.ok(started >= 0 && passed > started && served > passed, `in shadow (${started}), passed (${passed}), then served (${served})`);
       assert.match(demo.output(), /pump-anomaly version 2 published \(signed, to run in shadow for 12 samples first\)/);
 
       // the cloud's view read every batch: nothing in the flows logged an error
