@@ -2,7 +2,7 @@
  * A candidate version run in shadow beside the served one: after each run of the served version, the same
  * payloads are mapped for the candidate and run on it; the two results are compared and the counts reported.
  * Nothing of it is sent on. At most one shadow run is in flight: while one runs, the served version's further
- * runs are not compared (counted as skipped), so a shadow never queues work behind live traffic.
+ * runs are not compared, so a shadow never queues work behind live traffic.
  */
 import { compareResults, ShadowObservation } from '../monitoring/shadow-gate';
 import { postprocess } from './postprocess';
@@ -23,7 +23,6 @@ function failed(reason: string): ShadowObservation {
 
 export class ShadowRunner {
   private busy = false;
-  skipped = 0;
 
   constructor(readonly served: Served, private readonly report: (o: ShadowObservation) => void) {}
 
@@ -36,10 +35,7 @@ export class ShadowRunner {
   offer(jobs: ShadowJob[], results: Array<{ payload: unknown } | Error>, activeMs: number): void {
     const s = this.served;
     if (s.retired) return;
-    if (this.busy) {
-      this.skipped++;
-      return;
-    }
+    if (this.busy) return;
     const taken: Array<{ input: MappedInput; active: unknown; batched: boolean }> = [];
     for (let i = 0; i < jobs.length; i++) {
       const r = results[i];
